@@ -1,0 +1,44 @@
+"""Shared fixtures: the four scripts imported as modules, and the small corpus."""
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = [
+    "babygpt_v1_bigram",
+    "babygpt_v2_selfattention",
+    "babygpt_v3_head",
+    "babygpt_v4_multihead_attention",
+]
+SMALL_CORPUS = ROOT / "data" / "songci300.txt"
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def load_script(name):
+    return importlib.import_module(name)
+
+
+@pytest.fixture(params=SCRIPTS, ids=lambda name: name.split("_")[1])
+def script(request):
+    """Each of the four scripts, imported (importing has no side effects)."""
+    return load_script(request.param)
+
+
+@pytest.fixture(scope="session")
+def small_text():
+    return SMALL_CORPUS.read_text(encoding="utf-8")
+
+
+def tiny_config(module, tmp_path, **overrides):
+    """A budget of seconds, on the small corpus: for tests only."""
+    settings = dict(
+        data=str(SMALL_CORPUS), batch_size=4, block_size=8, max_iters=20, eval_interval=10,
+        eval_iters=2, n_embd=16, device="cpu", out_dir=str(tmp_path / "run"), max_new_tokens=10,
+    )
+    settings.update(overrides)
+    return module.Config(**settings)

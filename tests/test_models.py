@@ -1,0 +1,122 @@
+"""The concept parts: tokenizer, batches, the four models, generation, training."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from conftest import load_script, tiny_config
+
+
+def test_tokenizer_round_trip(script, small_text):
+    tokenizer = script.Tokenizer(small_text)
+    line = small_text.splitlines()[1]
+    ids = tokenizer.encode(line)
+    assert all(0 <= i < tokenizer.vocab_size for i in ids)
+    assert tokenizer.decode(ids) == line
+    assert tokenizer.vocab_size == len(set(small_text))
+
+
+def test_tokenizer_names_unknown_characters(script):
+    tokenizer = script.Tokenizer("春江花月夜")
+    with pytest.raises(ValueError, match="'X'.*'Y'"):
+        tokenizer.encode("春X江Y")
+
+
+def test_get_batch_shapes_and_shifted_targets(script):
+    data = torch.arange(100)
+    x, y = script.get_batch(data, batch_size=5, block_size=7)
+    assert x.shape == y.shape == (5, 7)
+    assert torch.equal(y, x + 1)  # data[i] == i, so the next character is i + 1
+
+
+def test_logits_shape_and_initial_loss(script, small_text):
+    torch.manual_seed(0)
+    vocab_size = len(set(small_text))
+    config = script.Config(block_size=8, n_embd=32)
+    model = script.BabyGPT(config, vocab_size)
+    idx = torch.randint(vocab_size, (4, 8))
+    logits, loss = model(idx, torch.randint(vocab_size, (4, 8)))
+    assert logits.shape == (4, 8, vocab_size)
+    assert abs(loss.item() - math.log(vocab_size)) < 0.3  # an untrained model guesses uniformly
+    assert model(idx)[1] is None
+
+
+def test_causal_future_tokens_do_not_change_the_past(script):
+    torch.manual_seed(0)
+    model = script.BabyGPT(script.Config(block_size=8, n_embd=16), vocab_size=50)
+    idx = torch.randint(50, (2, 8))
+    t = 4
+    changed = idx.clone()
+    changed[:, t + 1:] = (changed[:, t + 1:] + 1) % 50
+    before, _ = model(idx)
+    after, _ = model(changed)
+    assert torch.allclose(before[:, : t + 1], after[:, : t + 1], atol=1e-6)
+    assert not torch.allclose(before[:, t + 1:], after[:, t + 1:])
+
+
+def test_multihead_is_the_concatenation_of_its_heads():
+    v4 = load_script("babygpt_v4_multihead_attention")
+    torch.manual_seed(0)
+    mha = v4.MultiHeadAttention(num_heads=4, n_embd=32, head_size=8, block_size=8)
+    assert isinstance(mha.heads, nn.ModuleList) and len(mha.heads) == 4
+    x = torch.randn(2, 8, 32)
+    expected = torch.cat([head(x) for head in mha.heads], dim=-1)
+    assert torch.equal(mha(x), expected)
+    assert sum(p.numel() for p in mha.parameters()) == 4 * 3 * 32 * 8
+
+
+def test_heads_expose_the_weights_they_used():
+    for name, make in [
+        ("babygpt_v2_selfattention", lambda m: m.SelfAttention(block_size=8)),
+        ("babygpt_v3_head", lambda m: m.Head(16, 16, block_size=8)),
+    ]:
+        attention = make(load_script(name))
+        x = torch.randn(2, 6, 16)
+        out, wei = attention(x, return_weights=True)
+        assert torch.equal(out, attention(x))
+        assert wei.shape == (2, 6, 6)
+        assert torch.allclose(wei.sum(-1), torch.ones(2, 6))
+        assert torch.all(wei.triu(diagonal=1) == 0)  # nothing from the future
+
+
+def test_v4_refuses_heads_that_do_not_divide_n_embd():
+    v4 = load_script("babygpt_v4_multihead_attention")
+    with pytest.raises(ValueError, match="divisible"):
+        v4.BabyGPT(v4.Config(n_embd=30, n_head=4), vocab_size=10)
+
+
+def test_generate_length_crop_and_decodable(script, small_text):
+    torch.manual_seed(0)
+    tokenizer = script.Tokenizer(small_text)
+    model = script.BabyGPT(script.Config(block_size=8, n_embd=16), tokenizer.vocab_size)
+    prompt = torch.tensor([tokenizer.encode("明月几时有")])
+    out = model.generate(prompt, max_new_tokens=20, top_k=5)  # grows past block_size = 8
+    assert out.shape == (1, 5 + 20)
+    assert torch.equal(out[:, :5], prompt)
+    assert tokenizer.decode(out[0].tolist()).startswith("明月几时有")
+
+
+def test_one_batch_overfits(script):
+    torch.manual_seed(0)
+    model = script.BabyGPT(script.Config(block_size=8, n_embd=32), vocab_size=30)
+    x = torch.randperm(30)[:16].view(2, 8)  # distinct characters, so even a bigram can memorise
+    y = torch.randint(30, (2, 8))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    for _ in range(300):
+        _, loss = model(x, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.1
+
+
+def test_same_seed_same_history(tmp_path):
+    v4 = load_script("babygpt_v4_multihead_attention")
+    runs = []
+    for name in ("a", "b"):
+        _, _, history = v4.train(tiny_config(v4, tmp_path / name))
+        runs.append([(h["step"], h["train_loss"], h["val_loss"]) for h in history])
+    assert runs[0] == runs[1]
+    assert [step for step, _, _ in runs[0]] == [0, 10, 20]
