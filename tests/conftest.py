@@ -1,10 +1,12 @@
 """Shared fixtures: the four scripts imported as modules, and the small corpus."""
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = [
@@ -17,6 +19,11 @@ SMALL_CORPUS = ROOT / "data" / "songci300.txt"
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# The tests' models are tiny: one thread each runs as fast, and two threads that wait on each other
+# on a busy 2-core machine can be many times slower. Subprocesses inherit the variable.
+os.environ["OMP_NUM_THREADS"] = "1"
+torch.set_num_threads(1)
 
 
 def load_script(name):

@@ -98,18 +98,22 @@ def test_generate_length_crop_and_decodable(script, small_text):
     assert tokenizer.decode(out[0].tolist()).startswith("明月几时有")
 
 
-def test_one_batch_overfits(script):
+def test_one_batch_overfits(script, small_text):
+    """Trained again and again on one batch, a model memorises it: the loss falls far below its start."""
     torch.manual_seed(0)
-    model = script.BabyGPT(script.Config(block_size=8, n_embd=32), vocab_size=30)
-    x = torch.randperm(30)[:16].view(2, 8)  # distinct characters, so even a bigram can memorise
-    y = torch.randint(30, (2, 8))
+    tokenizer = script.Tokenizer(small_text)
+    data = torch.tensor(tokenizer.encode(small_text))
+    x, y = script.get_batch(data, batch_size=4, block_size=8)
+    model = script.BabyGPT(script.Config(block_size=8, n_embd=32), tokenizer.vocab_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
-    for _ in range(300):
+    first = None
+    for _ in range(200):
         _, loss = model(x, y)
+        first = first or loss.item()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    assert loss.item() < 0.1
+    assert loss.item() < first / 4
 
 
 def test_same_seed_same_history(tmp_path):

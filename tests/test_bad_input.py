@@ -1,0 +1,289 @@
+"""Bad input, Ctrl-C and checkpoints: one clear line on stderr, never a traceback, never lost training.
+
+Every case runs in-process on all four scripts (fast), and each case also runs at least once as a
+learner runs it, in a subprocess (about 2 s each, mostly importing torch), spread over the scripts.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from conftest import ROOT, SCRIPTS, SMALL_CORPUS, load_script
+
+V1, V2, V3, V4 = SCRIPTS
+BASE = [  # tiny settings; each case appends the flags it is about (the last value of a flag wins)
+    "--data", str(SMALL_CORPUS), "--batch-size", "4", "--block-size", "8", "--n-embd", "16",
+    "--max-iters", "20", "--eval-interval", "10", "--eval-iters", "2", "--device", "cpu", "--max-new-tokens", "8",
+]
+# One torch thread: for tensors this small it is the fastest, and it does not stall when the machine is busy.
+ENV = {**os.environ, "PYTHONIOENCODING": "utf-8", "OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def write(path, content):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return str(path)
+
+
+def write_checkpoint(module, out_dir, text):
+    """An untrained but well-formed checkpoint, as module.train would write it."""
+    tokenizer = module.Tokenizer(text)
+    config = module.Config(block_size=8, n_embd=16)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    module.save_checkpoint(out_dir / "ckpt.pt", module.BabyGPT(config, tokenizer.vocab_size), tokenizer, config, step=0)
+    return out_dir / "ckpt.pt"
+
+
+def truncated_checkpoint(module, tmp):
+    path = write_checkpoint(module, tmp / "ckpt", SMALL_CORPUS.read_text(encoding="utf-8"))
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return ["--sample-only", "--out-dir", str(path.parent)]
+
+
+def not_a_checkpoint(module, tmp):
+    write(tmp / "ckpt" / "ckpt.pt", "hello " * 100)
+    return ["--sample-only", "--out-dir", str(tmp / "ckpt")]
+
+
+def other_versions_checkpoint(module, tmp):
+    other = load_script(SCRIPTS[(SCRIPTS.index(module.__name__) + 1) % len(SCRIPTS)])
+    write_checkpoint(other, tmp / "ckpt", SMALL_CORPUS.read_text(encoding="utf-8"))
+    return ["--sample-only", "--out-dir", str(tmp / "ckpt")]
+
+
+def other_vocabularys_checkpoint(module, tmp):
+    write_checkpoint(module, tmp / "ckpt", "春江花月夜" * 20)
+    return ["--sample-only", "--out-dir", str(tmp / "ckpt")]
+
+
+def out_dir_inside_a_file(module, tmp):
+    write(tmp / "a_file", "not a folder")
+    return ["--out-dir", str(tmp / "a_file" / "run")]
+
+
+# case -> (extra flags, built in a tmp folder; phrases the one line on stderr must hold). Numbers follow issue 5.
+CASES = {
+    "1-data-missing": (lambda m, tmp: ["--data", str(tmp / "missing.txt")], ["corpus not found", "missing.txt"]),
+    "1-data-directory": (lambda m, tmp: ["--data", str(tmp)], ["is a directory"]),
+    "1-data-empty": (lambda m, tmp: ["--data", write(tmp / "c.txt", b"")], ["is empty"]),
+    "1-data-not-utf8": (  # 明月 is 6 bytes of UTF-8, "caf" 3 more: the Latin-1 é (0xe9) sits at offset 9
+        lambda m, tmp: ["--data", write(tmp / "c.txt", "明月".encode() + "café".encode("latin-1"))],
+        ["not UTF-8", "0xe9", "offset 9"],
+    ),
+    "2-corpus-too-short": (
+        lambda m, tmp: ["--data", write(tmp / "c.txt", "春江花月夜"), "--prompt", "春江"], ["too few", "--block-size 8"],
+    ),
+    "2-split-too-small": (  # 60 characters: 54 to train on, but the val split (6) is shorter than a block
+        lambda m, tmp: ["--data", write(tmp / "c.txt", "春江花月夜" * 12), "--prompt", "春江"], ["val split has 6 characters"],
+    ),
+    "3-prompt-not-in-vocabulary": (
+        lambda m, tmp: ["--prompt", "明月", "--prompt", "明月AB"], ["--prompt '明月AB'", "'A' (U+0041), 'B' (U+0042)", "corpus never uses"],
+    ),
+    "4-n-embd-not-divisible-by-n-head": (lambda m, tmp: ["--n-embd", "16", "--n-head", "3"], ["must be divisible by n_head (3)"]),
+    "5-batch-size-zero": (lambda m, tmp: ["--batch-size", "0"], ["--batch-size must be", "not 0"]),
+    "5-max-iters-negative": (lambda m, tmp: ["--max-iters", "-5"], ["--max-iters must be", "not -5"]),
+    "5-learning-rate-zero": (lambda m, tmp: ["--learning-rate", "0"], ["--learning-rate must be", "not 0.0"]),
+    "5-learning-rate-infinite": (lambda m, tmp: ["--learning-rate", "inf"], ["--learning-rate must be finite"]),
+    "5-learning-rate-overflows": (lambda m, tmp: ["--learning-rate", "1e35"], ["--learning-rate 1e+35 overflows float32"]),
+    "5-temperature-negative": (lambda m, tmp: ["--temperature", "-1"], ["--temperature must be", "not -1.0"]),
+    "5-top-k-zero": (lambda m, tmp: ["--top-k", "0"], ["--top-k must be at least 1"]),
+    "6-no-cuda": (lambda m, tmp: ["--device", "cuda"], ["--device cuda", "no CUDA GPU"]),
+    "6-no-mps": (lambda m, tmp: ["--device", "mps"], ["--device mps", "not available"]),
+    "7-sample-only-without-checkpoint": (lambda m, tmp: ["--sample-only", "--out-dir", str(tmp / "empty")], ["no checkpoint at"]),
+    "8-truncated-checkpoint": (truncated_checkpoint, ["corrupt or truncated"]),
+    "8-not-a-checkpoint": (not_a_checkpoint, ["corrupt or truncated"]),
+    "9-checkpoint-of-another-version": (other_versions_checkpoint, ["was written by BabyGPT v", "not by this script"]),
+    "9-checkpoint-of-another-vocabulary": (other_vocabularys_checkpoint, ["another vocabulary", "--data"]),
+    "10-out-dir-not-writable": (out_dir_inside_a_file, ["cannot write to --out-dir", "a_file"]),
+}
+V4_ONLY = {"4-n-embd-not-divisible-by-n-head"}  # v1-v3 have no --n-head
+# Each numbered case at least once as a subprocess, two or three per script.
+SUBPROCESS_CASES = {
+    V1: ["1-data-missing", "5-top-k-zero", "7-sample-only-without-checkpoint"],
+    V2: ["1-data-not-utf8", "3-prompt-not-in-vocabulary", "8-truncated-checkpoint"],
+    V3: ["2-corpus-too-short", "9-checkpoint-of-another-version", "10-out-dir-not-writable"],
+    V4: ["4-n-embd-not-divisible-by-n-head", "6-no-cuda"],
+}
+
+
+def skip_if_the_device_exists(case):
+    if case == "6-no-cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: --device cuda is not an error here")
+    if case == "6-no-mps" and torch.backends.mps.is_available():
+        pytest.skip("this machine has MPS: --device mps is not an error here")
+
+
+def assert_one_line(stderr, *phrases):
+    assert "Traceback" not in stderr, stderr
+    lines = stderr.rstrip("\n").split("\n")
+    assert len(lines) == 1 and lines[0].strip(), f"expected one line on stderr, got {stderr!r}"
+    for phrase in phrases:
+        assert phrase in lines[0], f"{phrase!r} not in {lines[0]!r}"
+
+
+def run_script(name, *args):
+    return subprocess.run(
+        [sys.executable, str(ROOT / f"{name}.py"), *args],
+        capture_output=True, text=True, encoding="utf-8", cwd=ROOT, env=ENV, timeout=120,
+    )
+
+
+def test_every_case_runs_as_a_subprocess_somewhere():
+    chosen = [case for cases in SUBPROCESS_CASES.values() for case in cases]
+    assert {case.split("-")[0] for case in chosen} == {case.split("-")[0] for case in CASES}
+    assert all(case in CASES for case in chosen) and V4_ONLY <= set(SUBPROCESS_CASES[V4])
+
+
+@pytest.mark.parametrize(
+    "name,case",
+    [(name, case) for name in SCRIPTS for case in CASES if name == V4 or case not in V4_ONLY],
+    ids=lambda x: x.split("_")[1] if x.startswith("babygpt") else x,
+)
+def test_bad_input_in_process(name, case, tmp_path, capsys):
+    skip_if_the_device_exists(case)
+    module = load_script(name)
+    make_args, phrases = CASES[case]
+    assert module.main([*BASE, "--out-dir", str(tmp_path / "run"), *make_args(module, tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert_one_line(captured.err, "error: ", *phrases)
+
+
+@pytest.mark.parametrize(
+    "name,case", [(name, case) for name, cases in SUBPROCESS_CASES.items() for case in cases],
+    ids=lambda x: x.split("_")[1] if x.startswith("babygpt") else x,
+)
+def test_bad_input_as_a_command(name, case, tmp_path):
+    skip_if_the_device_exists(case)  # so --device cuda fails with 2 only where torch sees no CUDA
+    make_args, phrases = CASES[case]
+    result = run_script(name, *BASE, "--out-dir", str(tmp_path / "run"), *make_args(load_script(name), tmp_path))
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert_one_line(result.stderr, "error: ", *phrases)
+
+
+def test_unknown_flag_is_one_line():
+    result = run_script(V1, "--n-head", "4")  # the bigram model has no heads
+    assert result.returncode == 2
+    assert_one_line(result.stderr, "unrecognized arguments: --n-head 4", "--help")
+
+
+@pytest.mark.parametrize("name", SCRIPTS, ids=lambda name: name.split("_")[1])
+def test_bad_flag_value_is_one_line(name, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_script(name).main(["--max-iters", "ten"])
+    assert exit_info.value.code == 2
+    assert_one_line(capsys.readouterr().err, "--max-iters", "invalid int value: 'ten'")
+
+
+def test_ctrl_c_saves_then_samples_and_exits_130(tmp_path):
+    if os.name == "nt":
+        pytest.skip("SIGINT cannot be sent to a child process this way on Windows")
+    out_dir = tmp_path / "run"
+    args = [*BASE, "--max-iters", "1000000", "--eval-interval", "1000000", "--prompt", "明月", "--out-dir", str(out_dir)]
+    with open(tmp_path / "stderr.txt", "w", encoding="utf-8") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / f"{V1}.py"), *args], stdout=subprocess.PIPE, stderr=stderr,
+            text=True, encoding="utf-8", cwd=ROOT, env={**ENV, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            lines = []
+            while not any(line.startswith("step      0 |") for line in lines):  # the first evaluation
+                line = proc.stdout.readline()
+                assert line, f"no evaluation line before exit: {''.join(lines)}"
+                lines.append(line)
+            time.sleep(0.3)  # a few training steps
+            proc.send_signal(signal.SIGINT)
+            rest, _ = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+    stdout = "".join(lines) + rest
+    assert proc.returncode == 130, (tmp_path / "stderr.txt").read_text(encoding="utf-8")[-2000:]
+    assert "Traceback" not in (tmp_path / "stderr.txt").read_text(encoding="utf-8")
+    metrics = json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["final"]["interrupted"] is True and metrics["final"]["step"] == metrics["history"][-1]["step"] > 0
+    assert torch.load(out_dir / "ckpt.pt", weights_only=True)["step"] == metrics["final"]["step"]
+    assert f"saved {out_dir / 'ckpt.pt'}" in stdout and str(out_dir / "metrics.json") in stdout
+    assert "\n明月" in stdout  # a sample from what was learned, starting with the prompt
+    assert (out_dir / "samples.txt").read_text(encoding="utf-8").startswith("明月")
+
+
+@pytest.mark.parametrize("name", SCRIPTS, ids=lambda name: name.split("_")[1])
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(name, tmp_path, capsys):
+    # AdamW moves every weight by about lr per step: at 1e20 the logits overflow float32 within two steps.
+    out_dir = tmp_path / "run"
+    args = [*BASE, "--learning-rate", "1e20", "--max-iters", "1000", "--eval-interval", "1", "--out-dir", str(out_dir)]
+    assert load_script(name).main(args) == 1
+    stderr = capsys.readouterr().err
+    assert "Traceback" not in stderr
+    last = stderr.rstrip("\n").split("\n")[-1]  # above it: the progress bar, closed
+    assert re.search(r"^error: the loss became \S+ (at|by) step [12]: the learning rate \(1e\+20\) is probably too high", last), last
+    assert "--learning-rate 1e+19" in last and str(out_dir / "ckpt.pt") in last
+    state = torch.load(out_dir / "ckpt.pt", weights_only=True)
+    assert all(torch.isfinite(t).all() for t in state["model"].values())
+
+
+@pytest.mark.parametrize("name", SCRIPTS, ids=lambda name: name.split("_")[1])
+def test_a_failed_checkpoint_write_leaves_the_previous_one(name, tmp_path, monkeypatch):
+    module = load_script(name)
+    path = write_checkpoint(module, tmp_path, "春江花月夜")
+    before = path.read_bytes()
+
+    def save_half_then_fail(obj, f):
+        write(f, before[: len(before) // 2])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", save_half_then_fail)
+    with pytest.raises(OSError):
+        module.save_checkpoint(path, module.BabyGPT(module.Config(), 5), module.Tokenizer("春江花月夜"), module.Config(), step=1)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]  # no temporary file left behind
+
+
+class Payload:
+    """Pickles as "call exec(code)": unpickling it runs code, here creating the file marker."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return exec, (f"open({str(self.marker)!r}, 'w').close()",)
+
+
+@pytest.mark.parametrize("name", SCRIPTS, ids=lambda name: name.split("_")[1])
+def test_a_checkpoint_that_runs_code_is_refused(name, tmp_path, capsys):
+    marker = tmp_path / "payload_ran"
+    out_dir = tmp_path / "downloaded"
+    out_dir.mkdir()
+    torch.save({"version": load_script(name).VERSION, "model": Payload(marker)}, out_dir / "ckpt.pt")
+    torch.load(out_dir / "ckpt.pt", weights_only=False)  # the payload is live: an unsafe load runs it
+    assert marker.exists()
+    marker.unlink()
+
+    assert load_script(name).main([*BASE, "--sample-only", "--out-dir", str(out_dir)]) == 2
+    assert not marker.exists()
+    assert_one_line(capsys.readouterr().err, "refused", "arbitrary code")
+
+
+def test_same_seed_same_losses_and_samples_on_cpu(tmp_path, capsys):
+    module = load_script(V4)
+    runs = []
+    for out_dir in (tmp_path / "a", tmp_path / "b"):
+        assert module.main([*BASE, "--prompt", "明月", "--prompt", "春风", "--out-dir", str(out_dir)]) == 0
+        history = json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))["history"]
+        runs.append(([(h["step"], h["train_loss"], h["val_loss"]) for h in history], (out_dir / "samples.txt").read_text(encoding="utf-8")))
+    assert runs[0] == runs[1]
+    assert len(runs[0][0]) == 3  # steps 0, 10, 20
