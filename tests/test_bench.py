@@ -1,0 +1,30 @@
+"""benchmarks/bench_train.py --quick runs end to end and prints its table and the speedup line."""
+
+import os
+import re
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_quick_benchmark_prints_table_and_speedup():
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_train.py"), "--quick", "--device", "cpu"],
+        capture_output=True, text=True, encoding="utf-8", cwd=ROOT, env=env, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    table = [line for line in lines if line.startswith("|")]
+    assert table[0].startswith("| setting | version | loop | ms/step")
+    assert [row.split("|")[3].strip() for row in table[2:]] == ["harness", "textbook"]
+    assert re.fullmatch(r"v4 textbook-setting speedup: \d+\.\d\d×", lines[-1])
+
+
+def test_bad_setting_is_one_line_error():
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_train.py"), "--settings", "nope"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) <= 2 and "Traceback" not in done.stderr
