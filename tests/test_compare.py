@@ -1,0 +1,40 @@
+"""tools/compare_versions.py: the four versions, one budget, one report (tiny budget)."""
+
+import pytest
+
+from conftest import SMALL_CORPUS
+from tools import compare_versions
+
+TINY = [
+    "--data", str(SMALL_CORPUS), "--batch-size", "4", "--block-size", "8", "--max-iters", "20",
+    "--eval-interval", "10", "--eval-iters", "2", "--n-embd", "16", "--device", "cpu", "--max-new-tokens", "10",
+]
+
+
+def test_compare_writes_figure_table_and_samples(tmp_path, capsys):
+    copy = tmp_path / "docs" / "compare.png"
+    code = compare_versions.main(TINY + ["--out-dir", str(tmp_path / "cmp"), "--png-copy", str(copy)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "| version | concept | parameters |" in out and "| v4 | multi-head attention |" in out
+    assert (tmp_path / "cmp" / "compare.png").read_bytes()[:4] == b"\x89PNG" and copy.is_file()
+    report = (tmp_path / "cmp" / "compare.md").read_text(encoding="utf-8")
+    assert "![validation loss](compare.png)" in report
+    for version in ("v1", "v2", "v3", "v4"):
+        assert f"| {version} |" in report
+        assert (tmp_path / "cmp" / version / "metrics.json").is_file()
+        assert (tmp_path / "cmp" / version / "samples.txt").read_text(encoding="utf-8").startswith("春江")
+    for prompt in ("春江", "明月", "往事"):
+        assert f"**{prompt}**" in report
+
+
+@pytest.mark.parametrize("bad, message", [
+    (["--n-embd", "30"], "divisible by n_head"),  # v4 only: refused before v1 trains
+    (["--max-iters", "0"], "--max-iters must be"),
+    (["--data", "no/such/corpus.txt"], "corpus not found"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, bad, message):
+    assert compare_versions.main(TINY + bad + ["--out-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "v1" / "metrics.json").exists()

@@ -1,0 +1,208 @@
+"""Train the four BabyGPT versions with the same budget and seed, and compare them.
+
+    python tools/compare_versions.py                  # the scripts' own defaults (several minutes on a CPU)
+    python tools/compare_versions.py --max-iters 500  # a quicker look
+    python tools/compare_versions.py --help           # every flag
+
+Writes, in --out-dir (default runs/compare):
+    compare.png   validation-loss curves of the four versions, overlaid
+    compare.md    the table (parameters, final losses, wall time, tokens/s) and the samples side by side
+    v1/ ... v4/   each version's own run files (ckpt.pt, metrics.json, loss.png, samples.txt)
+and prints the table. notebooks/05_compare_versions.ipynb uses the same functions.
+"""
+
+import argparse
+import dataclasses
+import json
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import babygpt_v1_bigram  # noqa: E402 (the scripts live at the repository root)
+import babygpt_v2_selfattention  # noqa: E402
+import babygpt_v3_head  # noqa: E402
+import babygpt_v4_multihead_attention  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from tools.cjk_font import use_cjk_font  # noqa: E402
+
+VERSIONS = [babygpt_v1_bigram, babygpt_v2_selfattention, babygpt_v3_head, babygpt_v4_multihead_attention]
+NOT_SHARED = ("out_dir", "sample_only")  # per-version settings, not part of the shared budget
+
+
+def shared_fields():
+    """Every Config field of any version (n_head exists in v4 only), in order, once."""
+    fields = {}
+    for module in VERSIONS:
+        for f in dataclasses.fields(module.Config):
+            if f.name not in NOT_SHARED:
+                fields.setdefault(f.name, f)
+    return list(fields.values())
+
+
+def field_default(f):
+    return f.default_factory() if f.default is dataclasses.MISSING else f.default
+
+
+def default_settings():
+    """The shared settings at the scripts' own defaults: a dict to adjust and pass to train_all."""
+    return {f.name: field_default(f) for f in shared_fields()}
+
+
+def make_config(module, settings, out_root):
+    """module's Config with the shared settings it knows, writing to out_root/<version>."""
+    known = {f.name for f in dataclasses.fields(module.Config)}
+    return module.Config(**{k: v for k, v in settings.items() if k in known}, out_dir=str(Path(out_root) / module.VERSION))
+
+
+def check_all(settings, out_root):
+    """Refuse bad settings before any training, not after three versions have trained."""
+    for module in VERSIONS:
+        config = make_config(module, settings, out_root)
+        module.check_config(config)
+        module.BabyGPT(config, vocab_size=1)  # the model's own checks, e.g. n_embd % n_head in v4
+
+
+def train_all(settings, out_root):
+    """Train each version on the same settings; returns one result dict per version."""
+    check_all(settings, out_root)
+    results = []
+    for module in VERSIONS:
+        config = make_config(module, settings, out_root)
+        model, tokenizer, history = module.train(config)
+        device = next(model.parameters()).device
+        samples = module.write_samples(model, tokenizer, config, device)
+        out_dir = Path(config.out_dir)
+        module.atomic_write(
+            out_dir / "samples.txt",
+            lambda tmp: tmp.write_text(module.SAMPLE_SEPARATOR.join(samples) + "\n", encoding="utf-8"),
+        )
+        metrics = json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
+        results.append({
+            "version": module.VERSION, "concept": module.CONCEPT, "history": history,
+            "parameters": metrics["parameters"], "final": metrics["final"],
+            "prompts": list(config.prompt), "samples": samples,
+        })
+    return results
+
+
+def plot_val_losses(results):
+    """Validation loss against training step, one line per version."""
+    use_cjk_font()
+    fig = Figure(figsize=(7, 4), layout="constrained")
+    ax = fig.add_subplot()
+    for r in results:
+        steps = [h["step"] for h in r["history"]]
+        ax.plot(steps, [h["val_loss"] for h in r["history"]], marker=".", label=f"{r['version']} {r['concept']}")
+    ax.set(title="四个版本的验证集损失 validation loss of the four versions",
+           xlabel="训练步数 training step", ylabel="验证损失 val loss (nats)")
+    # Zoom in on where the versions differ: the untrained loss at step 0 (about ln V) stays off the top.
+    later = [h["val_loss"] for r in results for h in r["history"][1:]]
+    if later:
+        margin = 0.05 * (max(later) - min(later)) + 0.01
+        ax.set_ylim(min(later) - margin, max(later) + margin)
+        first = results[0]["history"][0]["val_loss"]
+        ax.text(0.99, 0.55, f"step 0: {first:.2f} (off the top)", transform=ax.transAxes, ha="right", color="0.4")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig
+
+
+def table_markdown(results):
+    lines = [
+        "| version | concept | parameters | train loss | val loss | wall time (s) | tokens/s |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        f = r["final"]
+        lines.append(
+            f"| {r['version']} | {r['concept']} | {r['parameters']:,} | {f['train_loss']:.4f} | "
+            f"{f['val_loss']:.4f} | {f['wall_seconds']:.1f} | {f['tokens_per_second']:,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def samples_markdown(results):
+    """One table per prompt: the four versions' samples side by side."""
+    head = "| " + " | ".join(r["version"] for r in results) + " |"
+    rule = "| " + " | ".join("---" for _ in results) + " |"
+    parts = []
+    for i, prompt in enumerate(results[0]["prompts"]):
+        cells = [r["samples"][i].replace("|", "\\|").replace("\n", "<br>") for r in results]
+        parts.append(f"**{prompt}**\n\n{head}\n{rule}\n| " + " | ".join(cells) + " |")
+    return "\n\n".join(parts)
+
+
+def budget_line(settings):
+    keys = ("data", "max_iters", "batch_size", "block_size", "learning_rate", "n_embd", "seed")
+    return ", ".join(f"{k} {settings[k]}" for k in keys)
+
+
+def write_report(results, settings, out_root):
+    out_root = Path(out_root)
+    png, md = out_root / "compare.png", out_root / "compare.md"
+    module = VERSIONS[0]  # the harness is the same in every script
+    fig = plot_val_losses(results)
+    module.atomic_write(png, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+    report = (
+        f"# BabyGPT: the four versions compared\n\nSame budget and seed for all: {budget_line(settings)}.\n\n"
+        f"![validation loss](compare.png)\n\n{table_markdown(results)}\n\n"
+        f"## Samples (temperature {settings['temperature']})\n\n{samples_markdown(results)}\n"
+    )
+    module.atomic_write(md, lambda tmp: tmp.write_text(report, encoding="utf-8"))
+    return png, md
+
+
+def build_parser():
+    """One --kebab-case flag per shared Config field, as in the scripts, with the scripts' defaults."""
+    parser = VERSIONS[0].OneLineParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    for f in shared_fields():
+        default = field_default(f)
+        kwargs = {"help": f.metadata["help"], "default": default}
+        if f.type is bool:
+            kwargs["action"] = "store_true"
+        elif f.type == list[str]:
+            kwargs.update(action="append", default=None, help=f"{f.metadata['help']} (default: {' '.join(default)})")
+        else:
+            kwargs.update(type=int if f.type == (int | None) else f.type, choices=f.metadata.get("choices"))
+        if f.name == "n_head":
+            kwargs["help"] += " (v4 only)"
+        parser.add_argument("--" + f.name.replace("_", "-"), **kwargs)
+    parser.add_argument("--out-dir", default=str(ROOT / "runs" / "compare"), help="where the comparison goes")
+    parser.add_argument("--png-copy", metavar="PATH", help="also copy compare.png here (e.g. docs/compare.png for the README)")
+    return parser
+
+
+def main(argv=None):
+    args = vars(build_parser().parse_args(argv))
+    out_root, png_copy = args.pop("out_dir"), args.pop("png_copy")
+    if args["prompt"] is None:
+        args["prompt"] = VERSIONS[0].Config().prompt
+    try:
+        results = train_all(args, out_root)
+        png, md = write_report(results, args, out_root)
+        if png_copy:
+            Path(png_copy).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(png, png_copy)
+    except ValueError as err:  # each script's BabyGPTError, and the models' own checks
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except (RuntimeError, OSError) as err:  # TrainingDiverged, out of memory, an unwritable --png-copy
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: the versions trained so far keep their files in their run folders", file=sys.stderr)
+        return 130
+    print("\n" + table_markdown(results))
+    print(f"\nwrote {png} and {md}" + (f"; copied the figure to {png_copy}" if png_copy else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
