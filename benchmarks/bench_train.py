@@ -11,7 +11,8 @@ the same data, in this one process, taking turns so that load on the machine hit
 
 Measured: median milliseconds per training step after warm-up (chunks of steps timed in turns, the
 device synchronised only at chunk ends), tokens per second, peak memory, and the end-to-end wall time of a
-fixed run with all its evaluations (the same steps and the same number of evaluated sequences).
+fixed run with all its evaluations (the same steps and the same number of evaluated sequences). The
+ratios are medians over the repeats of each repeat's own ratio (its two runs are back to back).
 
     python benchmarks/bench_train.py --quick                       # under a minute on a laptop CPU
     python benchmarks/bench_train.py --settings textbook --versions v4 --repeat 3
@@ -229,6 +230,15 @@ def run_end_to_end(loop, module, config, device):
     return {"wall": wall, "val": val, "peak": memory.peak}
 
 
+def paired_ratio(results, key):
+    """Median over the repeats of textbook / harness for one measure.
+
+    The two loops of a repeat ran back to back, so a machine that slows down for a minute slows
+    both sides of that repeat's ratio alike; a ratio of medians would mix slow and fast minutes.
+    """
+    return statistics.median(t[key] / h[key] for h, t in zip(results["harness"], results["textbook"]))
+
+
 def build_config(module, setting, args):
     fields = {f.name for f in dataclasses.fields(module.Config)}
     overrides = {**SETTINGS[setting], **(QUICK if args.quick else {})}
@@ -297,8 +307,9 @@ def main(argv=None):
                           f"{m['wall']:.1f} s end to end, val {m['val']:.4f}", flush=True)
             med = {loop: {k: statistics.median(m[k] for m in ms) for k in ("ms", "wall", "val", "peak")}
                    for loop, ms in results.items()}
-            step_ratio = med["textbook"]["ms"] / med["harness"]["ms"]
-            wall_ratio = med["textbook"]["wall"] / med["harness"]["wall"]
+            step_ratio, wall_ratio = paired_ratio(results, "ms"), paired_ratio(results, "wall")
+            print(f"  {setting:8} {version} end to end, textbook/harness in each run: "
+                  + ", ".join(f"{t['wall'] / h['wall']:.2f}×" for h, t in zip(results["harness"], results["textbook"])), flush=True)
             speedups[setting, version] = wall_ratio
             tokens = config.batch_size * config.block_size
             for loop in ("harness", "textbook"):

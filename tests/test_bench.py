@@ -28,3 +28,14 @@ def test_bad_setting_is_one_line_error():
         capture_output=True, text=True, cwd=ROOT, timeout=60,
     )
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) <= 2 and "Traceback" not in done.stderr
+
+
+def test_speedup_is_the_median_of_paired_ratios():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_train
+
+    # Repeat 2 ran on a machine twice as slow and still says 1.5; the median of 1.5, 1.5, 1.05 is 1.5.
+    # The ratio of the medians, 21 / 20, would set a slow run of one loop against a fast run of the other.
+    results = {"harness": [{"wall": 10.0}, {"wall": 20.0}, {"wall": 20.0}],
+               "textbook": [{"wall": 15.0}, {"wall": 30.0}, {"wall": 21.0}]}
+    assert bench_train.paired_ratio(results, "wall") == 1.5
