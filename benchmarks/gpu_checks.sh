@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The GPU measurements of the README's Performance section, in four stages of under 10 minutes each
+# (estimated for one H100; never yet run: no GPU has been available to this project so far).
+#
+#   bash benchmarks/gpu_checks.sh options    # which harness options pay at the default setting
+#   bash benchmarks/gpu_checks.sh headline   # default, textbook and gpu settings, 3 paired repeats (BEST="--dtype bfloat16")
+#   bash benchmarks/gpu_checks.sh preset     # preset candidates for 75 s each, then their time to val loss 4.8
+#   bash benchmarks/gpu_checks.sh accuracy   # fp32 CPU against fp32 GPU (0.05 nats), bf16 against fp32 (0.02)
+#   bash benchmarks/gpu_checks.sh            # all four
+#
+# Runs are written under runs/gpu_checks/ (or $RUNS); everything printed is also appended to
+# $OUT/gpu_checks.log when OUT is set (the device tool's folder), else to runs/gpu_checks/gpu_checks.log.
+# A smoke test on a CPU: DEVICE=cpu EXTRA="--max-iters 40 --eval-interval 20 --data data/songci300.txt"
+# BENCH_EXTRA=--quick PRESET_SECONDS=5 bash benchmarks/gpu_checks.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+py=${PYTHON:-python3}
+device=${DEVICE:-cuda}
+runs=${RUNS:-runs/gpu_checks}
+log=${OUT:-$runs}/gpu_checks.log
+mkdir -p "$runs" "$(dirname "$log")"
+exec > >(tee -a "$log") 2>&1
+
+bench() { $py benchmarks/bench_train.py --device "$device" --versions v4 ${BENCH_EXTRA:-} "$@"; }
+train() {  # train NAME [flags...]: v4 into runs/gpu_checks/NAME; prints its evaluations and last line
+    local name=$1; shift
+    $py babygpt_v4_multihead_attention.py --out-dir "$runs/$name" "$@" ${EXTRA:-} 2>&1 | tr '\r' '\n' | grep -E "^step|^done|^stopped|^error"
+}
+
+stage_options() {
+    for opts in "" "--dtype tf32" "--dtype bfloat16" "--compile" "--dtype bfloat16 --compile"; do
+        echo "## default setting, harness options: ${opts:-none}"
+        bench --settings default --repeat 1 $opts | grep -E "^\| default|^#"
+    done
+}
+
+stage_headline() {
+    echo "## headline, harness options: ${BEST:-none}"
+    bench --settings default,textbook,gpu --repeat 3 ${BEST:-}
+}
+
+stage_preset() {
+    local common="--dtype ${PRESET_DTYPE:-bfloat16} --eval-iters 10 --prompt 春江"
+    # name and flags: bigger batch, context and width than the defaults, in three steps
+    local presets=(
+        "b64-t64-c128   --batch-size 64  --block-size 64  --n-embd 128 --n-head 4 --learning-rate 3e-3 --max-iters 20000 --eval-interval 500"
+        "b256-t64-c256  --batch-size 256 --block-size 64  --n-embd 256 --n-head 8 --learning-rate 3e-3 --max-iters 10000 --eval-interval 250"
+        "b512-t128-c384 --batch-size 512 --block-size 128 --n-embd 384 --n-head 8 --learning-rate 2e-3 --max-iters 5000  --eval-interval 100"
+    )
+    for preset in "${presets[@]}"; do
+        read -r name flags <<<"$preset"
+        echo "## preset $name: $flags $common (Ctrl-C after ${PRESET_SECONDS:-75} s: the run saves and stops)"
+        timeout -s INT "${PRESET_SECONDS:-75}" $py babygpt_v4_multihead_attention.py --out-dir "$runs/preset-$name" \
+            --device "$device" $flags $common ${EXTRA:-} 2>&1 | tr '\r' '\n' | grep -E "^step|^done|^stopped|^error"
+    done
+    $py benchmarks/curves.py time-to-loss "$runs"/preset-*/metrics.json --target 4.8
+}
+
+stage_accuracy() {
+    echo "## accuracy: the default setting, seed 1337, on the GPU in fp32 and bf16, and on the CPU in fp32"
+    train gpu-fp32 --device "$device"
+    train gpu-bf16 --device "$device" --dtype bfloat16
+    train cpu-fp32 --device cpu
+    $py benchmarks/curves.py agree "$runs/cpu-fp32/metrics.json" "$runs/gpu-fp32/metrics.json" --tolerance 0.05
+    $py benchmarks/curves.py agree "$runs/gpu-fp32/metrics.json" "$runs/gpu-bf16/metrics.json" --tolerance 0.02 --final-only
+}
+
+echo "# gpu_checks $(date -u +%F) | $(nvidia-smi -L 2>/dev/null | head -1) | $($py -c 'import torch; print("torch", torch.__version__)')"
+for stage in "${@:-options headline preset accuracy}"; do
+    for s in $stage; do
+        case $s in
+            options | headline | preset | accuracy) "stage_$s" ;;
+            *) echo "error: unknown stage $s (options, headline, preset, accuracy)" >&2; exit 2 ;;
+        esac
+    done
+done
