@@ -130,21 +130,12 @@ def harness_stepper(module, config, device):
     data = torch.tensor(module.Tokenizer(text).encode(text), dtype=torch.long, device=device)
     torch.manual_seed(config.seed)
     model = module.BabyGPT(config, len(set(text))).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, fused=True)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.max_iters, eta_min=config.learning_rate / 10)
-    torch.backends.cuda.matmul.allow_tf32 = config.dtype == "tf32"
-    autocast = torch.autocast(device, torch.bfloat16, enabled=config.dtype == "bfloat16")
-    forward = torch.compile(model) if config.compile else model
+    optimizer, schedule, autocast, forward = module.setup_training(model, config, device)
     train_data = data[: int(0.9 * len(data))]
 
     def step():
         xb, yb = module.get_batch(train_data, config.batch_size, config.block_size)
-        with autocast:
-            _, loss = forward(xb, yb)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
+        module.train_step(forward, optimizer, schedule, autocast, xb, yb)
     return step
 
 
