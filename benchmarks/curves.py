@@ -47,8 +47,8 @@ def describe(metrics):
 
 def agree(paths, tolerance, final_only):
     """Print both curves and their gaps; True when every compared gap is within tolerance."""
-    a, b = (load_run(p) for p in paths)
-    steps_a, steps_b = ([h["step"] for h in m["history"]] for m in (a, b))
+    a, b = load_run(paths[0]), load_run(paths[1])
+    steps_a, steps_b = [h["step"] for h in a["history"]], [h["step"] for h in b["history"]]
     if steps_a != steps_b:
         raise CurveError(f"the runs evaluated at different steps ({len(steps_a)} and {len(steps_b)} evaluations): "
                          "compare runs of the same --max-iters and --eval-interval")
@@ -80,7 +80,8 @@ def time_to_loss(paths, target, seconds):
         # The best val loss known by each second: the last evaluation that had finished by then.
         cells = [next((f"{h['val_loss']:.3f}" for h in reversed(history) if h["elapsed"] <= s), "–") for s in seconds]
         reached = next((h for h in history if h["val_loss"] <= target), None)
-        all_reached &= reached is not None
+        if reached is None:
+            all_reached = False
         when = f"{reached['elapsed']:.1f} s (step {reached['step']})" if reached else "not reached"
         print(f"| {describe(metrics)} | " + " | ".join(cells) + f" | {when} |")
     return all_reached

@@ -41,7 +41,8 @@ stage_headline() {
 
 stage_preset() {
     local common="--dtype ${PRESET_DTYPE:-bfloat16} --eval-iters 10 --prompt 春江"
-    # name and flags: bigger batch, context and width than the defaults, in three steps
+    # name and flags: bigger batch, context and width than the defaults, in three steps. The second is
+    # bench_train.py's "gpu" setting: if another one wins, make that setting the winner and rerun headline.
     local presets=(
         "b64-t64-c128   --batch-size 64  --block-size 64  --n-embd 128 --n-head 4 --learning-rate 3e-3 --max-iters 20000 --eval-interval 500"
         "b256-t64-c256  --batch-size 256 --block-size 64  --n-embd 256 --n-head 8 --learning-rate 3e-3 --max-iters 10000 --eval-interval 250"
