@@ -4,9 +4,10 @@ The one concept this version adds to v1: each position looks back. Its output is
 softmax-weighted average of its own embedding and the embeddings of every position before it;
 future positions are masked out with a lower-triangular matrix, because when writing a poem the
 next character is not yet known. The weights (affinities) come straight from the embeddings,
-x . x^T / sqrt(C): characters with similar embeddings attend to each other. There is nothing
-new to learn in the attention itself (v3 adds learned projections). Position embeddings are
-added to the token embeddings so that the model knows where in the window each character sits.
+x . x^T / sqrt(C), with nothing of their own to learn. But a vector's dot product with itself is
+usually the largest, so this attention collapses onto the diagonal: each character attends
+mostly to itself (notebook 02 shows it). That is why v3 learns a query and a key. Position
+embeddings are added to the token embeddings so that the model knows where each character sits.
 
 Run it:
     python babygpt_v2_selfattention.py            # train on data/songci.txt, then write ci
@@ -16,17 +17,16 @@ Run it:
 
 import argparse
 import dataclasses
+import inspect
 import json
 import math
-import os
-import platform
+import pickle
+import re
 import signal
 import sys
 import tempfile
 import threading
 import time
-import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -39,32 +39,32 @@ VERSION = "v2"
 CONCEPT = "causal self-attention"
 
 
-# ----------------------------------------------------------------------------------------------
-# The concept: hyperparameters and the model
-# ----------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class Hyperparameters:
+    """The numbers that shape the model and its training: the same defaults in every version."""
+    batch_size: int = 16  # sequences per training step (B)
+    block_size: int = 32  # context length in characters (T)
+    n_embd: int = 64  # embedding size (C)
+    learning_rate: float = 1e-2  # AdamW's learning rate, decayed along a cosine to a tenth
+    max_iters: int = 5000  # training steps
+    eval_interval: int = 500  # steps between evaluations
+    eval_iters: int = 50  # batches per split in each evaluation
 
-@dataclass
-class Config:
-    # Model and training. The same defaults in every version, so that comparisons are fair.
-    batch_size: int = field(default=16, metadata={"help": "sequences per training step"})
-    block_size: int = field(default=32, metadata={"help": "context length in characters"})
-    max_iters: int = field(default=5000, metadata={"help": "training steps"})
-    eval_interval: int = field(default=500, metadata={"help": "steps between evaluations"})
-    eval_iters: int = field(default=50, metadata={"help": "batches per split in each evaluation"})
-    learning_rate: float = field(default=1e-2, metadata={"help": "AdamW learning rate"})
-    n_embd: int = field(default=64, metadata={"help": "embedding size C"})
-    # Running: where the data comes from, where results go, what to write at the end.
-    data: str = field(default="data/songci.txt", metadata={"help": "UTF-8 corpus (a relative path is also looked up next to this script)"})
-    device: str = field(default="auto", metadata={"help": "auto picks cuda, then mps, then cpu", "choices": ["auto", "cuda", "mps", "cpu"]})
-    seed: int = field(default=1337, metadata={"help": "random seed for weights, batches and sampling"})
-    prompt: list[str] = field(default_factory=lambda: ["春江", "明月", "往事"], metadata={"help": "opening characters of a sample; repeat the flag for several"})
-    max_new_tokens: int = field(default=100, metadata={"help": "characters to generate after each prompt"})
-    temperature: float = field(default=1.0, metadata={"help": "below 1: safer choices; above 1: wilder ones"})
-    top_k: int | None = field(default=None, metadata={"help": "sample only from the k likeliest characters"})
-    out_dir: str = field(default="", metadata={"help": "where ckpt.pt, metrics.json, loss.png, samples.txt go (default: runs/<script name> next to the script)"})
-    sample_only: bool = field(default=False, metadata={"help": "skip training: load ckpt.pt from --out-dir and generate"})
-    dtype: str = field(default="float32", metadata={"help": "float32: exact; tf32: faster CUDA matmuls, rounded inputs; bfloat16: autocast to bf16 (GPU)", "choices": ["float32", "tf32", "bfloat16"]})
-    compile: bool = field(default=False, metadata={"help": "torch.compile the model: a slow first step, then faster steps (GPU)"})
+
+@dataclasses.dataclass
+class Config(Hyperparameters):
+    """The hyperparameters, plus where the data comes from and what to do with the results."""
+    data: str = "data/songci.txt"  # UTF-8 corpus; a relative path is also tried beside the script
+    device: str = "auto"  # auto picks cuda, then mps, then cpu
+    seed: int = 1337  # random seed for weights, batches and sampling
+    prompt: tuple[str, ...] = ("春江", "明月", "往事")  # a sample's opening; repeat for more
+    max_new_tokens: int = 100  # characters to generate after each prompt
+    temperature: float = 1.0  # below 1: safer choices; above 1: wilder ones
+    top_k: int | None = None  # sample only from the k likeliest characters
+    out_dir: str = ""  # for ckpt.pt, metrics.json, loss.png, samples.txt (default: runs/<script>)
+    sample_only: bool = False  # skip training: load ckpt.pt from --out-dir and generate
+    dtype: str = "float32"  # tf32: faster CUDA matmuls, rounded inputs; bfloat16: autocast (GPU)
+    compile: bool = False  # torch.compile the model: a slow first step, then faster ones (GPU)
 
 
 class SelfAttention(nn.Module):
@@ -77,7 +77,8 @@ class SelfAttention(nn.Module):
 
     def forward(self, x, return_weights=False):
         B, T, C = x.shape
-        # Scale by 1/sqrt(C) so the scores keep unit variance and softmax stays soft.
+        # x_i . x_i = |x_i|^2 usually beats x_i . x_j: at init, after the 1/sqrt(C), the diagonal
+        # averages 2*sqrt(C) = 16, the rest 0 +- 2, so softmax puts nearly all weight on x_i.
         wei = x @ x.transpose(-2, -1) * C**-0.5  # (B, T, C) @ (B, C, T) -> (B, T, T)
         wei = wei.masked_fill(self.tril[:T, :T] == 0, float("-inf"))  # (B, T, T): no peeking ahead
         wei = F.softmax(wei, dim=-1)  # (B, T, T): each row sums to 1
@@ -116,7 +117,7 @@ class BabyGPT(nn.Module):
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None):
         """Extend idx (B, T) by max_new_tokens characters, one sampled at a time."""
         for _ in range(max_new_tokens):
-            idx_cond = idx[:, -self.block_size:]  # (B, <=block_size): the model sees no further back
+            idx_cond = idx[:, -self.block_size:]  # (B, <=block_size): it sees no further back
             logits, _ = self(idx_cond)  # (B, T, vocab_size)
             logits = logits[:, -1, :] / temperature  # (B, vocab_size): the last position predicts
             if top_k is not None:
@@ -128,20 +129,7 @@ class BabyGPT(nn.Module):
         return idx
 
 
-# ----------------------------------------------------------------------------------------------
-# Training harness: the same text in every version (tests/test_harness_identity.py checks it)
-# ----------------------------------------------------------------------------------------------
-
-SAMPLE_SEPARATOR = "\n" + "=" * 40 + "\n"  # between samples in samples.txt (a sample may hold blank lines)
-
-
-class BabyGPTError(ValueError):
-    """Bad input: main() prints the message as one line and exits with status 2."""
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss stopped being a finite number."""
-
+# ---- Training and generation: the same text in every version (tests/test_harness_identity.py)
 
 class Tokenizer:
     """Character level: every distinct character of the corpus is one token id."""
@@ -149,437 +137,294 @@ class Tokenizer:
     def __init__(self, text):
         self.chars = sorted(set(text))
         self.stoi = {ch: i for i, ch in enumerate(self.chars)}
-
-    @property
-    def vocab_size(self):
-        return len(self.chars)
+        self.vocab_size = len(self.chars)
 
     def encode(self, s):
-        unknown = [ch for ch in dict.fromkeys(s) if ch not in self.stoi]
-        if unknown:
-            named = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in unknown)
-            raise BabyGPTError(f"not in the vocabulary, the corpus never uses: {named}")
         return [self.stoi[ch] for ch in s]
 
     def decode(self, ids):
         return "".join(self.chars[i] for i in ids)
 
 
-def script_dir():
-    return Path(__file__).resolve().parent
-
-
-def resolve_input(path_str):
-    """A relative path is tried from the working directory, then next to this script."""
-    path = Path(path_str).expanduser()
-    if path.is_absolute() or path.exists():
-        return path
-    beside_script = script_dir() / path
-    return beside_script if beside_script.exists() else path
-
-
-def resolve_out_dir(config):
-    return Path(config.out_dir).expanduser() if config.out_dir else script_dir() / "runs" / Path(__file__).stem
-
-
-def load_text(path):
-    path = Path(path)
-    if not path.exists():
-        raise BabyGPTError(f"corpus not found: {path} (build it with data/prepare.py, or pass --data FILE)")
-    if path.is_dir():
-        raise BabyGPTError(f"--data must be a text file, but {path} is a directory")
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise BabyGPTError(f"cannot read --data {path}: {err.strerror}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise BabyGPTError(
-            f"{path} is not UTF-8: the byte 0x{raw[err.start]:02x} at offset {err.start} cannot be decoded; "
-            "save the file as UTF-8"
-        ) from None
-    if not text:
-        raise BabyGPTError(f"{path} is empty: a corpus needs text to learn from")
-    return text
-
-
-def pick_device(name):
-    if name == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        return "mps" if torch.backends.mps.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise BabyGPTError(
-            f"--device cuda, but this torch ({torch.__version__}) sees no CUDA GPU; "
-            "install a CUDA build (README, GPU notes) or use --device auto"
-        )
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise BabyGPTError("--device mps, but Apple's MPS backend is not available here; use --device auto")
-    return name
-
-
-def check_config(config):
-    """Refuse settings that cannot train, before any time is spent."""
-    for f in dataclasses.fields(config):
-        value = getattr(config, f.name)
-        if f.type in (int, float) and f.name != "seed" and not 0 < value < math.inf:
-            raise BabyGPTError(f"--{f.name.replace('_', '-')} must be finite and greater than 0, not {value}")
-    if config.learning_rate > 1e30:  # AdamW's first update is about 10 x lr, and must fit in a float32
-        raise BabyGPTError(f"--learning-rate {config.learning_rate:g} overflows float32 weights; try 1e-2")
-    if config.top_k is not None and config.top_k < 1:
-        raise BabyGPTError(f"--top-k must be at least 1, not {config.top_k}")
-    if not config.prompt or not all(config.prompt):
-        raise BabyGPTError("--prompt must not be empty: give the opening characters of a poem")
-
-
-def check_prompts(prompts, tokenizer):
-    """Fail now, not after training: every prompt character must be in the vocabulary."""
-    for prompt in prompts:
-        try:
-            tokenizer.encode(prompt)
-        except BabyGPTError as err:
-            raise BabyGPTError(f"--prompt {prompt!r}: {err}; choose characters from the corpus") from None
-
-
 def get_batch(data, batch_size, block_size, generator=None):
-    """Random windows of the corpus, drawn on data's device by index arithmetic (no Python loop)."""
-    starts = torch.randint(len(data) - block_size, (batch_size, 1), device=data.device, generator=generator)  # (B, 1)
+    """batch_size random windows of data, and the same windows one character later."""
+    starts = torch.randint(len(data) - block_size, (batch_size, 1), generator=generator,
+                           device=data.device)  # (B, 1)
     idx = starts + torch.arange(block_size, device=data.device)  # (B, T): positions of the inputs
-    return data[idx], data[idx + 1]  # inputs (B, T) and targets (B, T), shifted by one
+    return data[idx], data[idx + 1]  # inputs (B, T) and targets (B, T): the next characters
 
 
 @torch.no_grad()
-def estimate_loss(model, splits, batch_size, block_size, eval_iters, seed=0):
-    """Mean loss over eval_iters * batch_size random windows of each split; one host sync for all of it.
-
-    The windows come from their own generator, seeded the same every time: every evaluation (and
-    every version, with the same seed) is scored on the same text, so the curves show the model
-    changing, not the sample.
-
-    The windows go through the model in chunks, not necessarily eval_iters batches: the same text
-    and the same mean. A GPU is fastest with few, large calls (every call costs kernel launches); a
-    CPU when the logits of one call stay in its cache (measured on 2 cores: 128 tokens a call beat 512 by 1.3-1.4x).
-    """
+def estimate_loss(model, splits, config):
+    """Mean loss on the same (seeded) eval_iters * batch_size windows of each split every time.
+    In chunks: a GPU likes big calls, a CPU small ones (2 cores: 128 tokens beat 512 by 1.3x)."""
     model.eval()
     means = {}
     for name, data in splits.items():
-        chunk = max(1, (128 if data.device.type == "cpu" else 16384) // block_size)  # sequences per call
-        generator = torch.Generator(device=data.device).manual_seed(seed)
-        x, y = get_batch(data, eval_iters * batch_size, block_size, generator)  # (eval_iters * B, T) each
+        chunk = max(1, (128 if data.device.type == "cpu" else 16384) // config.block_size)
+        generator = torch.Generator(device=data.device).manual_seed(config.seed)
+        x, y = get_batch(data, config.eval_iters * config.batch_size, config.block_size, generator)
         total = sum(model(xc, yc)[1] * len(xc) for xc, yc in zip(x.split(chunk), y.split(chunk)))
-        means[name] = total / len(x)  # every window has T targets, so this is the mean over all of them
+        means[name] = total / len(x)  # (): left on the device; .item() below waits for it once
     model.train()
     return {name: mean.item() for name, mean in means.items()}
 
 
-def atomic_write(path, write):
-    """write(tmp_path) then rename over path, so a crash never leaves a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+def train(config, should_stop=lambda: False):
+    """Train a fresh BabyGPT on config.data. Returns (model, tokenizer, the evaluations)."""
+    device, text = check_config(config)  # plumbing: the corpus, and --device auto resolved
+    tokenizer = Tokenizer(text)
+    data = torch.tensor(tokenizer.encode(text), dtype=torch.long, device=device)  # (N,)
+    n = int(0.9 * len(data))  # the first 90% to train on, the last 10% to check generalisation
+    splits = {"train": data[:n], "val": data[n:]}
+
+    torch.manual_seed(config.seed)
+    model = BabyGPT(config, tokenizer.vocab_size).to(device)
+    # fused: the whole AdamW update in one kernel per step, not a dozen passes over every tensor.
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, fused=True)
+    # Cosine decay to a tenth of the learning rate: big steps early, small ones to settle.
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, config.max_iters, eta_min=config.learning_rate / 10)
+    run = Run(config, model, tokenizer, len(text))  # plumbing: --dtype, progress bar, saving
+
+    with run.bar:  # closes the progress bar, also when training stops on an error
+        for step in range(config.max_iters + 1):  # step: the number of updates made so far
+            done = step == config.max_iters or should_stop()  # should_stop: Ctrl-C was pressed
+            if step % config.eval_interval == 0 or done:
+                with run.autocast:  # prints the losses, saves ckpt.pt, metrics.json, loss.png
+                    run.evaluation(step, estimate_loss(model, splits, config))
+            if done:
+                break
+            xb, yb = get_batch(splits["train"], config.batch_size, config.block_size)  # 1. batch
+            with run.autocast:  # bfloat16 arithmetic with --dtype bfloat16; otherwise no change
+                _, loss = model(xb, yb)  # 2. forward: the mean cross-entropy, a scalar
+            optimizer.zero_grad(set_to_none=True)  # 3. clear the previous step's gradients
+            loss.backward()  # 4. backward: the loss's gradient for every parameter
+            optimizer.step()  # 5. step: AdamW moves every parameter against its gradient
+            schedule.step()  # the learning rate for the next step
+            run.bar.update()
+    return model, tokenizer, run.history
 
 
-def save_checkpoint(path, model, tokenizer, config, step):
-    state = {
-        "version": VERSION,
-        "step": step,
-        "config": dataclasses.asdict(config),
-        "chars": "".join(tokenizer.chars),
-        "model": model.state_dict(),
-    }  # tensors and plain types only: loadable with weights_only=True
-    atomic_write(path, lambda tmp: torch.save(state, tmp))
-
-
-def load_checkpoint(config, tokenizer, device):
-    """Rebuild the model saved in --out-dir; refuse files that are unsafe, broken or not ours."""
-    path = resolve_out_dir(config) / "ckpt.pt"
-    if not path.is_file():
-        raise BabyGPTError(f"--sample-only: no checkpoint at {path}; train first, or point --out-dir at a run")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch warns about some files it then refuses; our message says enough
-            state = torch.load(path, map_location=device, weights_only=True)  # unpickles tensors and plain types only
-    except Exception as err:  # torch raises several types for unsafe, truncated or non-torch files
-        if "weights_only" in str(err) or "Unsupported global" in str(err):
-            raise BabyGPTError(
-                f"{path} refused: it holds more than tensors and plain types, and loading it could run arbitrary code; "
-                "use only checkpoints this project wrote"
-            ) from None
-        raise BabyGPTError(f"{path} is corrupt or truncated ({type(err).__name__}); delete it and train again") from None
-    if not isinstance(state, dict) or "version" not in state:
-        raise BabyGPTError(f"{path} is not a BabyGPT checkpoint; point --out-dir at a folder this script trained into")
-    if state["version"] != VERSION:
-        raise BabyGPTError(f"{path} was written by BabyGPT {state['version']}, not by this script ({VERSION}); use another --out-dir")
-    if state.get("chars") != "".join(tokenizer.chars):
-        raise BabyGPTError(f"{path} was trained on a corpus with another vocabulary than {config.data}; pass the --data it was trained on")
-    try:
-        saved = Config(**state["config"])
-        model = BabyGPT(saved, tokenizer.vocab_size).to(device)
-        model.load_state_dict(state["model"])
-        return model, saved, state["step"]
-    except (KeyError, TypeError, RuntimeError) as err:  # keys, config fields or tensor shapes that this script lacks
-        raise BabyGPTError(f"{path} does not fit this script's model ({type(err).__name__}); delete it and train again") from None
-
-
-def plot_losses(history, path, title):
-    fig = Figure(figsize=(7, 4), layout="constrained")  # no pyplot: no GUI backend, no global state
-    ax = fig.add_subplot()
-    steps = [h["step"] for h in history]
-    ax.plot(steps, [h["train_loss"] for h in history], marker=".", label="train")
-    ax.plot(steps, [h["val_loss"] for h in history], marker=".", label="val")
-    ax.set(title=title, xlabel="step", ylabel="cross-entropy loss (nats)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
-
-
-def write_samples(model, tokenizer, config, device):
+def write_samples(model, tokenizer, config):
     """One sample per prompt; each starts with its prompt. Seeded, so reruns match."""
+    device = next(model.parameters()).device
     torch.manual_seed(config.seed)
     model.eval()
     samples = []
     for prompt in config.prompt:
         idx = torch.tensor([tokenizer.encode(prompt)], dtype=torch.long, device=device)  # (1, T)
-        out = model.generate(idx, config.max_new_tokens, config.temperature, config.top_k)  # (1, T + new)
-        samples.append(tokenizer.decode(out[0].tolist()))
+        out = model.generate(idx, config.max_new_tokens, config.temperature, config.top_k)
+        samples.append(tokenizer.decode(out[0].tolist()))  # out: (1, T + max_new_tokens)
     return samples
 
 
-class StopOnCtrlC:
-    """The first Ctrl-C asks training to stop after the current step; a second one aborts."""
+# ==============================================================================================
+# Plumbing: you may skip from here on. One-line errors, checkpoints, metrics, the loss plot,
+# Ctrl-C and the command line: none of it changes what the model learns.
+# ==============================================================================================
 
-    def __init__(self):
-        self.requested = False
-        self.previous = None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self.handle)
-        return self
-
-    def handle(self, signum, frame):
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        tqdm.write("Ctrl-C: finishing this step, then saving (press Ctrl-C again to abort at once)")
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-
-    def __call__(self):
-        return self.requested
+CHOICES = {"device": ["auto", "cuda", "mps", "cpu"], "dtype": ["float32", "tf32", "bfloat16"]}
+SAMPLE_SEPARATOR = "\n" + "=" * 40 + "\n"  # between samples in samples.txt (a ci has blank lines)
 
 
-def setup_training(model, config, device):
-    """The optimizer, its schedule, and what --dtype and --compile ask for; train() and the benchmark use these."""
-    # fused: the whole AdamW update in one kernel per step, not a dozen passes over every tensor.
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, fused=True)
-    # Cosine decay to a tenth of the learning rate: big steps early, small ones to settle at the end.
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.max_iters, eta_min=config.learning_rate / 10)
-    torch.backends.cuda.matmul.allow_tf32 = config.dtype == "tf32"  # float32 matmuls with 10-bit mantissas
-    autocast = torch.autocast(device, torch.bfloat16, enabled=config.dtype == "bfloat16")
-    forward = torch.compile(model) if config.compile else model  # model itself stays plain for saving
-    return optimizer, schedule, autocast, forward
+class BabyGPTError(Exception):
+    """A problem the user can fix: main() prints it as one line and exits with status 2 or 1."""
+
+    def __init__(self, message, status=2):  # 2: bad input; 1: the run failed
+        super().__init__(message)
+        self.status = status
 
 
-def train_step(forward, optimizer, schedule, autocast, xb, yb):
-    """One update on the batch (xb, yb). Returns the loss, left on the device: reading it would sync."""
-    with autocast:
-        _, loss = forward(xb, yb)  # scalar
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()  # a gradient for every parameter
-    optimizer.step()
-    schedule.step()
-    return loss
+def require(ok, message):
+    if not ok:
+        raise BabyGPTError(message)
 
 
-def train(config, should_stop=lambda: False):
-    """Train a fresh BabyGPT on config.data. Returns (model, tokenizer, history).
+def resolve_out_dir(config):
+    here = Path(__file__).resolve()
+    return Path(config.out_dir).expanduser() if config.out_dir else here.parent / "runs" / here.stem
 
-    Every evaluation appends {step, train_loss, val_loss, elapsed} to history and rewrites
-    ckpt.pt and metrics.json in the out dir, so a run that stops early keeps what it learned.
-    """
-    check_config(config)
-    device = pick_device(config.device)
-    text = load_text(resolve_input(config.data))
-    tokenizer = Tokenizer(text)
-    check_prompts(config.prompt, tokenizer)
-    data = torch.tensor(tokenizer.encode(text), dtype=torch.long, device=device)  # (N,)
-    n = int(0.9 * len(data))  # first 90% to train on, last 10% to check generalisation
-    splits = {"train": data[:n], "val": data[n:]}
-    for name, split in splits.items():
-        if len(split) <= config.block_size:
-            raise BabyGPTError(
-                f"the {name} split has {len(split)} characters, too few for --block-size {config.block_size}; "
-                "use a longer corpus or a smaller --block-size"
-            )
+
+def check_config(config):
+    """Refuse what cannot work, before any time is spent. Returns (device, corpus text)."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        require(f.type not in (int, float, int | None) or f.name == "seed" or value is None
+                or 0 < value < math.inf, f"--{f.name.replace('_', '-')} must be finite and "
+                f"greater than 0, not {value}")
+    lr, n_head = config.learning_rate, getattr(config, "n_head", 1)
+    require(lr <= 1e30, f"--learning-rate {lr:g} overflows float32 weights; try 1e-2")
+    require(config.n_embd % n_head == 0, f"n_embd ({config.n_embd}) must be divisible by n_head "
+            f"({n_head}): each head gets n_embd // n_head channels; try --n-embd {16 * n_head}")
+    require(config.prompt and all(config.prompt), "--prompt must not be empty")
+    # The corpus: a relative path is tried from the working directory, then beside this script.
+    path, beside_script = Path(config.data).expanduser(), Path(__file__).parent / config.data
+    path = beside_script if not path.exists() and beside_script.exists() else path
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+    except OSError as err:  # missing, a directory, not readable
+        raise BabyGPTError(f"cannot read the corpus --data {path}: {err.strerror} (the corpus "
+                           "comes with the project; data/prepare.py rebuilds it)") from None
+    except UnicodeDecodeError as err:
+        raise BabyGPTError(f"{path} is not UTF-8: the byte 0x{raw[err.start]:02x} at offset "
+                           f"{err.start} cannot be decoded; save the file as UTF-8") from None
+    require(text, f"{path} is empty: a corpus needs text to learn from")
+    for prompt in config.prompt:
+        unknown = [f"{c!r} (U+{ord(c):04X})" for c in dict.fromkeys(prompt) if c not in text]
+        require(not unknown, f"--prompt {prompt!r}: not in the vocabulary, the corpus never uses: "
+                f"{', '.join(unknown)}; choose characters from the corpus")
+    n_val = len(text) - int(0.9 * len(text))  # the smaller split, as train() makes it
+    require(n_val > config.block_size, f"the val split has {n_val} characters, too few for "
+            f"--block-size {config.block_size}; use a longer corpus or a smaller block")
     out_dir = resolve_out_dir(config)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=out_dir).close()
     except OSError as err:
-        raise BabyGPTError(f"cannot write to --out-dir {out_dir}: {err.strerror}; choose another folder") from None
+        raise BabyGPTError(f"cannot write to --out-dir {out_dir}: {err.strerror}") from None
+    found = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available(), "cpu": 1}
+    device = next(d for d in found if found[d]) if config.device == "auto" else config.device
+    require(found[device], f"--device {device} is not available: this torch ({torch.__version__}) "
+            f"sees no {'CUDA GPU' if device == 'cuda' else 'Apple MPS'} here; use --device auto")
+    return device, text
 
-    torch.manual_seed(config.seed)
-    model = BabyGPT(config, tokenizer.vocab_size).to(device)
-    optimizer, schedule, autocast, forward = setup_training(model, config, device)
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"BabyGPT {VERSION}: {CONCEPT} | device {device} | torch {torch.__version__}")
-    print(f"corpus {config.data}: {len(text):,} characters, vocabulary {tokenizer.vocab_size:,} | parameters {n_params:,}")
 
-    history = []
-    start = time.perf_counter()
-    ckpt_path, metrics_path = out_dir / "ckpt.pt", out_dir / "metrics.json"
+class Run:
+    """For train(): --dtype, --compile, a progress bar; at each evaluation a line and the files."""
 
-    def evaluate(step):
-        with autocast:
-            losses = estimate_loss(forward, splits, config.batch_size, config.block_size, config.eval_iters, config.seed)
-        if not all(math.isfinite(v) for v in losses.values()):
-            raise TrainingDiverged(
-                f"the loss became {losses['train']} by step {step}: the learning rate "
-                f"({config.learning_rate:g}) is probably too high; try --learning-rate {config.learning_rate / 10:g}. "
-                f"The last good checkpoint is {ckpt_path}"
-            )
-        history.append({"step": step, **{f"{k}_loss": v for k, v in losses.items()}, "elapsed": time.perf_counter() - start})
-        tqdm.write(f"step {step:>6} | train {losses['train']:.4f} | val {losses['val']:.4f} | {history[-1]['elapsed']:7.1f}s")
-        save_checkpoint(ckpt_path, model, tokenizer, config, step)
-        write_metrics(metrics_path, config, history, device, n_params, step, start, interrupted=False)
+    def __init__(self, config, model, tokenizer, n_chars):
+        self.config, self.model, self.chars = config, model, "".join(tokenizer.chars)
+        self.out_dir, self.history, self.start = resolve_out_dir(config), [], time.perf_counter()
+        device = next(model.parameters()).device.type
+        torch.backends.cuda.matmul.allow_tf32 = config.dtype == "tf32"  # 10-bit mantissa inputs
+        self.autocast = torch.autocast(device, torch.bfloat16, enabled=config.dtype == "bfloat16")
+        if config.compile:
+            model.compile()  # in place: the state_dict keeps its names, so checkpoints stay plain
+        n_params = sum(p.numel() for p in model.parameters())
+        self.about = {"version": VERSION, "config": dataclasses.asdict(config), "device": device,
+                      "torch": str(torch.__version__), "parameters": n_params}
+        print(f"BabyGPT {VERSION}: {CONCEPT} | device {device} | torch {torch.__version__}\ncorpus "
+              f"{config.data}: {n_chars:,} characters, vocabulary {tokenizer.vocab_size:,} | "
+              f"parameters {n_params:,}\nckpt.pt, metrics.json, loss.png go to {self.out_dir}")
+        self.bar = tqdm(total=config.max_iters, desc=f"{VERSION} training", unit="step")
 
-    evaluate(0)
-    step, last_log = 0, time.perf_counter()
-    bar = tqdm(total=config.max_iters, desc=f"{VERSION} training", unit="step", dynamic_ncols=True)
-    try:  # finally: close the bar, so that an error message starts on a line of its own
-        for step in range(1, config.max_iters + 1):
-            xb, yb = get_batch(splits["train"], config.batch_size, config.block_size)  # (B, T), (B, T)
-            loss = train_step(forward, optimizer, schedule, autocast, xb, yb)
-            bar.update()
-            # Reading loss.item() makes the host wait for the device, so do it twice a second, not every step.
-            if time.perf_counter() - last_log > 0.5:
-                last_log = time.perf_counter()
-                loss_value = loss.item()
-                if not math.isfinite(loss_value):
-                    raise TrainingDiverged(
-                        f"the loss became {loss_value} at step {step}: the learning rate ({config.learning_rate:g}) "
-                        f"is probably too high; try --learning-rate {config.learning_rate / 10:g}. The last good checkpoint is {ckpt_path}"
-                    )
-                bar.set_postfix(loss=f"{loss_value:.3f}")
-            if step % config.eval_interval == 0 or step == config.max_iters or should_stop():
-                evaluate(step)
-            if should_stop():
-                break
+    def evaluation(self, step, losses):
+        lr, ckpt = self.config.learning_rate, self.out_dir / "ckpt.pt"
+        if not all(math.isfinite(loss) for loss in losses.values()):
+            raise BabyGPTError(f"the loss became {losses['train']} by step {step}: the learning "
+                               f"rate ({lr:g}) is probably too high; try --learning-rate "
+                               f"{lr / 10:g}. The last good checkpoint is {ckpt}", status=1)
+        wall = time.perf_counter() - self.start
+        tqdm.write(f"step {step:>6} | train {losses['train']:.4f} | val {losses['val']:.4f} | "
+                   f"{wall:7.1f}s")
+        self.history.append({"step": step, "train_loss": losses["train"],
+                             "val_loss": losses["val"], "elapsed": wall})
+        state = {**self.about, "step": step, "chars": self.chars, "model": self.model.state_dict()}
+        atomic_write(ckpt, lambda tmp: torch.save(state, tmp))  # tensors and plain types only
+        tokens = step * self.config.batch_size * self.config.block_size
+        final = {**self.history[-1], "wall_seconds": wall, "tokens_per_second": tokens / wall,
+                 "interrupted": step < self.config.max_iters}
+        metrics = {**self.about, "history": self.history, "final": final}
+        text = json.dumps(metrics, ensure_ascii=False, indent=2) + "\n"
+        atomic_write(self.out_dir / "metrics.json", lambda tmp: tmp.write_text(text, "utf-8"))
+        fig = Figure(figsize=(7, 4), layout="constrained")  # not pyplot: no GUI, no global state
+        ax = fig.add_subplot(title=f"BabyGPT {VERSION}: {CONCEPT}", xlabel="step",
+                             ylabel="cross-entropy loss (nats)")
+        ax.plot([h["step"] for h in self.history], [(h["train_loss"], h["val_loss"])
+                for h in self.history], marker=".", label=["train", "val"])
+        ax.legend()
+        atomic_write(self.out_dir / "loss.png", lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+
+
+def atomic_write(path, write):
+    """write(tmp) then rename tmp over path, so a crash never leaves a half-written file."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        write(tmp)
+        tmp.replace(path)
     finally:
-        bar.close()
-
-    interrupted = step < config.max_iters
-    wall = write_metrics(metrics_path, config, history, device, n_params, step, start, interrupted)
-    plot_losses(history, out_dir / "loss.png", f"BabyGPT {VERSION}: {CONCEPT}")
-    final = history[-1]
-    print(
-        f"{'stopped early' if interrupted else 'done'} at step {step}: train {final['train_loss']:.4f} | "
-        f"val {final['val_loss']:.4f} | {wall:.1f}s | {step * config.batch_size * config.block_size / wall:,.0f} tokens/s"
-    )
-    print(f"saved {ckpt_path}, {metrics_path} and {out_dir / 'loss.png'}")
-    return model, tokenizer, history
+        tmp.unlink(missing_ok=True)
 
 
-def write_metrics(path, config, history, device, n_params, step, start, interrupted):
-    """Write metrics.json for the run so far; returns the wall time it recorded."""
-    wall = time.perf_counter() - start
-    metrics = {
-        "version": VERSION,
-        "concept": CONCEPT,
-        "config": dataclasses.asdict(config),
-        "history": history,
-        "final": {
-            "step": step,
-            "train_loss": history[-1]["train_loss"],
-            "val_loss": history[-1]["val_loss"],
-            "wall_seconds": wall,
-            "tokens_per_second": step * config.batch_size * config.block_size / wall,
-            "interrupted": interrupted,
-        },
-        "parameters": n_params,
-        "device": device,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-    }
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"))
-    return wall
-
-
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+def load_checkpoint(config):
+    """For --sample-only: the model saved in --out-dir, checked. Returns (model, tokenizer)."""
+    device, text = check_config(config)
+    tokenizer, path = Tokenizer(text), resolve_out_dir(config) / "ckpt.pt"
+    require(path.is_file(), f"--sample-only: no checkpoint at {path}; train first or set --out-dir")
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)  # never runs code
+    except pickle.UnpicklingError:  # how weights_only refuses anything but tensors and plain types
+        raise BabyGPTError(f"{path} refused: loading it could run arbitrary code; use only "
+                           "checkpoints this project wrote") from None
+    except Exception as err:  # truncated, corrupt or not a torch file: torch raises several types
+        raise BabyGPTError(f"{path} is corrupt or truncated ({type(err).__name__})") from None
+    version = state.get("version") if isinstance(state, dict) else None
+    require(version == VERSION, f"{path} is not a BabyGPT {VERSION} checkpoint (it was written by "
+            f"{version or 'another program'}); use another --out-dir")
+    require(state.get("chars") == "".join(tokenizer.chars), f"{path} was trained on a corpus with "
+            f"another vocabulary than {config.data}; pass the --data it was trained on")
+    try:
+        model = BabyGPT(Config(**state["config"]), tokenizer.vocab_size).to(device)
+        model.load_state_dict(state["model"])
+    except (KeyError, TypeError, RuntimeError) as err:  # fields, keys or shapes this model lacks
+        raise BabyGPTError(f"{path} does not fit this script's model ({err!r:.80})") from None
+    print(f"BabyGPT {VERSION}: {CONCEPT} | loaded step {state['step']} from {path}")
+    return model, tokenizer
 
 
 def build_parser():
-    """One --kebab-case flag per Config field, its default shown in --help."""
-    parser = OneLineParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    """One flag per Config field; its help is the field's comment, so it is written only once."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.error = lambda message: parser.exit(2, f"{parser.prog}: error: {message} (see --help)\n")
+    source = "".join(inspect.getsource(c) for c in Config.__mro__ if dataclasses.is_dataclass(c))
+    helps = dict(re.findall(r"^ +(\w+):[^#\n]*# *(.+)$", source, re.MULTILINE))
     for f in dataclasses.fields(Config):
-        flag = "--" + f.name.replace("_", "-")
-        default = f.default_factory() if f.default is dataclasses.MISSING else f.default
-        kwargs = {"help": f.metadata["help"], "default": default}
+        kwargs = {"help": helps[f.name], "default": f.default}
         if f.type is bool:
             kwargs["action"] = "store_true"
-        elif f.type == list[str]:
-            # SUPPRESS: no "(default: None)" in --help, and Config's default list when the flag is absent
-            kwargs.update(action="append", default=argparse.SUPPRESS, help=f"{f.metadata['help']} (default: {' '.join(default)})")
+        elif f.name == "prompt":  # repeatable; when absent, Config's default (SUPPRESS: not None)
+            kwargs.update(action="append", default=argparse.SUPPRESS,
+                          help=f"{helps[f.name]} (default: {' '.join(f.default)})")
         else:
-            kwargs.update(type=int if f.type == (int | None) else f.type, choices=f.metadata.get("choices"))
-        parser.add_argument(flag, **kwargs)
+            kwargs.update(type=int if f.name == "top_k" else f.type, choices=CHOICES.get(f.name))
+        parser.add_argument("--" + f.name.replace("_", "-"), **kwargs)
     return parser
 
 
-def parse_config(argv=None):
-    args = vars(build_parser().parse_args(argv))
-    return Config(**{k: v for k, v in args.items() if v is not None or k == "top_k"})
-
-
 def main(argv=None):
-    config = parse_config(argv)
-    stop = StopOnCtrlC()
+    config = Config(**vars(build_parser().parse_args(argv)))
+    out_dir, stop = resolve_out_dir(config), threading.Event()
+
+    def on_ctrl_c(signum, frame):  # stop training after this step; a second Ctrl-C aborts at once
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        stop.set()
+        tqdm.write("Ctrl-C: finishing this step, then saving (press Ctrl-C again to abort at once)")
+    previous_handler = signal.signal(signal.SIGINT, on_ctrl_c)
     try:
         if config.sample_only:
-            check_config(config)
-            device = pick_device(config.device)
-            tokenizer = Tokenizer(load_text(resolve_input(config.data)))
-            model, _, step = load_checkpoint(config, tokenizer, device)
-            check_prompts(config.prompt, tokenizer)
-            print(f"BabyGPT {VERSION}: {CONCEPT} | loaded step {step} from {resolve_out_dir(config) / 'ckpt.pt'}")
+            model, tokenizer = load_checkpoint(config)
         else:
-            with stop:
-                model, tokenizer, _ = train(config, should_stop=stop)
-            device = next(model.parameters()).device
-        samples = write_samples(model, tokenizer, config, device)
-        out_path = resolve_out_dir(config) / "samples.txt"
-        atomic_write(out_path, lambda tmp: tmp.write_text(SAMPLE_SEPARATOR.join(samples) + "\n", encoding="utf-8"))
-    except ValueError as err:  # BabyGPTError, and the model's own checks (e.g. n_embd % n_head)
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except TrainingDiverged as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+            model, tokenizer, _ = train(config, should_stop=stop.is_set)
+        samples = write_samples(model, tokenizer, config)
+        text = SAMPLE_SEPARATOR.join(samples) + "\n"
+        atomic_write(out_dir / "samples.txt", lambda tmp: tmp.write_text(text, "utf-8"))
+        print("".join(f"\n{sample}\n" for sample in samples) + f"\nsamples.txt saved in {out_dir}")
+        return 130 if stop.is_set() else 0
+    except BabyGPTError as err:
+        message, status = err, err.status
     except torch.OutOfMemoryError:
-        print("error: out of memory on the device; try a smaller --batch-size or --block-size", file=sys.stderr)
-        return 1
+        message, status = "out of memory; try a smaller --batch-size or --block-size", 1
     except OSError as err:  # e.g. the disk filled up while saving
-        print(f"error: {err}; check the free space and permissions of --out-dir", file=sys.stderr)
-        return 1
+        message, status = f"{err}; check the free space and permissions of --out-dir", 1
     except KeyboardInterrupt:  # a second Ctrl-C, or one while sampling: what was saved stays saved
-        print(f"error: interrupted; the last checkpoint is in {resolve_out_dir(config)}", file=sys.stderr)
-        return 130
-    for sample in samples:
-        print("\n" + sample)
-    print(f"\nsamples saved to {out_path}")
-    return 130 if stop.requested else 0
+        message, status = f"interrupted; the last checkpoint is in {out_dir}", 130
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
+    print(f"error: {message}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

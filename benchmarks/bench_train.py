@@ -1,18 +1,20 @@
 """Training speed: the project's harness against the textbook training loop, side by side.
 
 For each setting and version, two loops train the same model (imported from the four scripts) on
-the same data, in this one process, taking turns so that load on the machine hits both alike:
+the same data, in this one process, one run after the other:
 
-  harness   the scripts' own train(): batches drawn on the device by index arithmetic, few host
-            syncs, evaluation in a few large forward passes, fused AdamW; checkpoints, metrics and
-            the loss plot included (written to a temporary folder, never into the repo).
+  harness   the scripts' own train(), called whole: batches drawn on the device by index
+            arithmetic, few host syncs, evaluation in a few large forward passes, fused AdamW;
+            checkpoints, metrics and the loss plot included (written to a temporary folder).
   textbook  the lecture-style loop (below): batches stacked from Python slices on the CPU, then
             copied to the device; loss.item() every step; an evaluation that calls .item() per batch.
 
-Measured: median milliseconds per training step after warm-up (chunks of steps timed in turns, the
-device synchronised only at chunk ends), tokens per second, peak memory, and the end-to-end wall time of a
-fixed run with all its evaluations (the same steps and the same number of evaluated sequences). The
-ratios are medians over the repeats of each repeat's own ratio (its two runs are back to back).
+Each run is timed from the inside without splitting its loop: both loops call a clock once per
+step (train() calls its should_stop argument there), and the clock marks the time every few steps,
+synchronising the device only at those marks. Measured: the median milliseconds per step over
+the marked stretches that hold no evaluation (after a warm-up), tokens per second, peak memory,
+and the run's end-to-end wall time with all its evaluations. Each repeat runs the two loops back
+to back, in alternating order; the ratios are medians over the repeats of each repeat's own ratio.
 
     python benchmarks/bench_train.py --quick                       # under a minute on a laptop CPU
     python benchmarks/bench_train.py --settings textbook --versions v4 --repeat 3
@@ -54,7 +56,7 @@ SETTINGS = {
                 eval_interval=250, eval_iters=10, learning_rate=3e-3),
 }
 QUICK = dict(max_iters=100, eval_interval=50, eval_iters=10, data="data/songci300.txt")
-TIMING = {"full": (20, 10, 20), "quick": (5, 5, 10)}  # warm-up steps, timed chunks, steps per chunk
+TIMING = {"full": (20, 20), "quick": (5, 10)}  # warm-up steps, steps between the clock's marks
 
 
 # ----------------------------------------------------------------------------------------------
@@ -103,10 +105,11 @@ def textbook_step(model, optimizer, splits, config, device):
     return loss.item()  # every step: the host waits for the device
 
 
-def textbook_train(module, config, device):
+def textbook_train(module, config, device, clock):
     model, optimizer, splits = textbook_setup(module, config, device)
     losses = None
     for it in range(config.max_iters):  # evaluates at 0, eval_interval, ... and the last step
+        clock()
         if it % config.eval_interval == 0 or it == config.max_iters - 1:
             losses = textbook_estimate_loss(model, splits, config, device)
         textbook_step(model, optimizer, splits, config, device)
@@ -114,29 +117,15 @@ def textbook_train(module, config, device):
 
 
 # ----------------------------------------------------------------------------------------------
-# The harness: its own train() end to end; for step timing, its training step as train() runs it
+# The harness: the scripts' own train(), whole
 # ----------------------------------------------------------------------------------------------
 
-def harness_train(module, config, device):
+def harness_train(module, config, device, clock):
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()), \
             contextlib.redirect_stderr(io.StringIO()):  # silence the progress bar
-        _, _, history = module.train(dataclasses.replace(config, device=device, out_dir=tmp))
+        # train() calls should_stop once per step, before that step: the clock's only way in.
+        _, _, history = module.train(dataclasses.replace(config, device=device, out_dir=tmp), should_stop=clock)
     return history[-1]["val_loss"]
-
-
-def harness_stepper(module, config, device):
-    """The training step of module.train(), with its optimizer, dtype and compile options."""
-    text = module.load_text(module.resolve_input(config.data))
-    data = torch.tensor(module.Tokenizer(text).encode(text), dtype=torch.long, device=device)
-    torch.manual_seed(config.seed)
-    model = module.BabyGPT(config, len(set(text))).to(device)
-    optimizer, schedule, autocast, forward = module.setup_training(model, config, device)
-    train_data = data[: int(0.9 * len(data))]
-
-    def step():
-        xb, yb = module.get_batch(train_data, config.batch_size, config.block_size)
-        module.train_step(forward, optimizer, schedule, autocast, xb, yb)
-    return step
 
 
 # ----------------------------------------------------------------------------------------------
@@ -185,40 +174,42 @@ class PeakMemory:
             self.thread.join()
 
 
-def make_step(loop, module, config, device):
-    if loop == "harness":
-        return harness_stepper(module, config, device)
-    model, optimizer, splits = textbook_setup(module, config, device)
-    return lambda: textbook_step(model, optimizer, splits, config, device)
+class StepClock:
+    """Called once per training step, before the step: marks the time every chunk_steps steps
+    after a warm-up, synchronising the device only at the marks. Never asks the loop to stop."""
+
+    def __init__(self, device, quick):
+        self.device, self.calls, self.marks = device, 0, []
+        self.warmup, self.chunk = TIMING["quick" if quick else "full"]
+
+    def __call__(self):
+        if self.calls >= self.warmup and (self.calls - self.warmup) % self.chunk == 0:
+            sync(self.device)
+            self.marks.append((self.calls, time.perf_counter()))
+        self.calls += 1
+        return False
+
+    def ms_per_step(self, evaluates):
+        """Median over the marked stretches in which evaluates(step) is false for every step."""
+        stretches = [(t1 - t0) * 1e3 / (s1 - s0) for (s0, t0), (s1, t1) in zip(self.marks, self.marks[1:])
+                     if not any(evaluates(step) for step in range(s0, s1))]
+        return statistics.median(stretches) if stretches else float("nan")
 
 
-def time_steps(steps, device, quick):
-    """Median milliseconds per step of each loop: chunks of steps timed in turns, after a warm-up."""
-    warmup_steps, timed_chunks, chunk_steps = TIMING["quick" if quick else "full"]
-    per_step = {loop: [] for loop in steps}
-    for step in steps.values():
-        for _ in range(warmup_steps):
-            step()
-    sync(device)
-    for _ in range(timed_chunks):
-        for loop, step in steps.items():  # take turns, chunk by chunk: load hits both alike
-            start = time.perf_counter()
-            for _ in range(chunk_steps):
-                step()
-            sync(device)
-            per_step[loop].append((time.perf_counter() - start) * 1e3 / chunk_steps)
-    return {loop: statistics.median(ms) for loop, ms in per_step.items()}
-
-
-def run_end_to_end(loop, module, config, device):
-    """A full run, its evaluations included: wall seconds, final val loss, peak memory."""
+def run_end_to_end(loop, module, config, device, quick):
+    """A full run, its evaluations included: step time, wall seconds, final val loss, peak memory."""
+    clock = StepClock(device, quick)
     with PeakMemory(device) as memory:
         sync(device)
         start = time.perf_counter()
-        val = (harness_train if loop == "harness" else textbook_train)(module, config, device)
+        val = (harness_train if loop == "harness" else textbook_train)(module, config, device, clock)
         sync(device)
         wall = time.perf_counter() - start
-    return {"wall": wall, "val": val, "peak": memory.peak}
+    if loop == "harness":  # train() evaluates before the steps 0, eval_interval, ... (and after the last)
+        ms = clock.ms_per_step(lambda step: step % config.eval_interval == 0)
+    else:  # the textbook loop also evaluates before its last step
+        ms = clock.ms_per_step(lambda step: step % config.eval_interval == 0 or step == config.max_iters - 1)
+    return {"ms": ms, "wall": wall, "val": val, "peak": memory.peak}
 
 
 def paired_ratio(results, key):
@@ -235,7 +226,7 @@ def build_config(module, setting, args):
     overrides = {**SETTINGS[setting], **(QUICK if args.quick else {})}
     overrides.update(dtype=args.dtype, compile=args.compile, device=args.device)
     config = module.Config(**{k: v for k, v in overrides.items() if k in fields})  # v1-v3 have no n_head
-    return dataclasses.replace(config, data=str(module.resolve_input(config.data).resolve()))
+    return dataclasses.replace(config, data=str(ROOT / config.data))  # absolute paths stay absolute
 
 
 def comma_list(choices):
@@ -264,10 +255,10 @@ def main(argv=None):
     parser.add_argument("--dtype", default="float32", choices=["float32", "tf32", "bfloat16"], help="the harness's --dtype")
     parser.add_argument("--compile", action="store_true", help="the harness's --compile")
     args = parser.parse_args(argv)
-    try:
-        args.device = importlib.import_module(VERSIONS["v4"]).pick_device(args.device)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
+    found = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available(), "cpu": True}
+    args.device = next(d for d in found if found[d]) if args.device == "auto" else args.device
+    if not found[args.device]:
+        print(f"error: --device {args.device} is not available here", file=sys.stderr)
         return 2
     if args.repeat is not None and args.repeat < 1:
         print("error: --repeat must be at least 1", file=sys.stderr)
@@ -290,9 +281,8 @@ def main(argv=None):
             results = {"harness": [], "textbook": []}
             for r in range(repeat):
                 order = ["harness", "textbook"] if r % 2 == 0 else ["textbook", "harness"]  # take turns
-                ms = time_steps({loop: make_step(loop, module, config, args.device) for loop in order}, args.device, args.quick)
                 for loop in order:
-                    results[loop].append({"ms": ms[loop], **run_end_to_end(loop, module, config, args.device)})
+                    results[loop].append(run_end_to_end(loop, module, config, args.device, args.quick))
                     m = results[loop][-1]
                     print(f"  {setting:8} {version} {loop:8} run {r + 1}/{repeat}: {m['ms']:.2f} ms/step, "
                           f"{m['wall']:.1f} s end to end, val {m['val']:.4f}", flush=True)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU measurements of the README's Performance section, in four stages of under 10 minutes each
+# The GPU measurements of docs/performance.md and docs/gpu.md, in four stages of under 10 minutes each
 # (estimated for one H100; never yet run: no GPU has been available to this project so far).
 #
 #   bash benchmarks/gpu_checks.sh options    # which harness options pay at the default setting
@@ -24,7 +24,7 @@ exec > >(tee -a "$log") 2>&1
 bench() { $py benchmarks/bench_train.py --device "$device" --versions v4 ${BENCH_EXTRA:-} "$@"; }
 train() {  # train NAME [flags...]: v4 into runs/gpu_checks/NAME; prints its evaluations and last line
     local name=$1; shift
-    $py babygpt_v4_multihead_attention.py --out-dir "$runs/$name" "$@" ${EXTRA:-} 2>&1 | tr '\r' '\n' | grep -E "^step|^done|^stopped|^error"
+    $py babygpt_v4_multihead_attention.py --out-dir "$runs/$name" "$@" ${EXTRA:-} 2>&1 | tr '\r' '\n' | grep -E "^step|^error"
 }
 
 stage_options() {
@@ -52,7 +52,7 @@ stage_preset() {
         read -r name flags <<<"$preset"
         echo "## preset $name: $flags $common (Ctrl-C after ${PRESET_SECONDS:-75} s: the run saves and stops)"
         timeout -s INT "${PRESET_SECONDS:-75}" $py babygpt_v4_multihead_attention.py --out-dir "$runs/preset-$name" \
-            --device "$device" $flags $common ${EXTRA:-} 2>&1 | tr '\r' '\n' | grep -E "^step|^done|^stopped|^error"
+            --device "$device" $flags $common ${EXTRA:-} 2>&1 | tr '\r' '\n' | grep -E "^step|^error"
     done
     $py benchmarks/curves.py time-to-loss "$runs"/preset-*/metrics.json --target 4.8
 }

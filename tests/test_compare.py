@@ -31,10 +31,15 @@ def test_compare_writes_figure_table_and_samples(tmp_path, capsys):
 @pytest.mark.parametrize("bad, message", [
     (["--n-embd", "30"], "divisible by n_head"),  # v4 only: refused before v1 trains
     (["--max-iters", "0"], "--max-iters must be"),
-    (["--data", "no/such/corpus.txt"], "corpus not found"),
+    (["--data", "no/such/corpus.txt"], "cannot read the corpus"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, bad, message):
     assert compare_versions.main(TINY + bad + ["--out-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "v1" / "metrics.json").exists()
+
+
+def test_sample_only_does_not_apply(tmp_path, capsys):
+    assert compare_versions.main(TINY + ["--sample-only", "--out-dir", str(tmp_path)]) == 2
+    assert "--sample-only does not apply" in capsys.readouterr().err

@@ -1,19 +1,29 @@
-"""The training harness is the same text in every version, so a diff shows only the concept."""
+"""Each script reads as one lesson, and its harness is the same text in every version.
+
+The layout: docstring, hyperparameters, the model, then the shared text: training and generation
+(the lesson), and below a banner the plumbing a learner may skip. A diff of two neighbours shows
+only their concept.
+"""
 
 import ast
+import sys
 
 from conftest import ROOT, SCRIPTS
 
-CONCEPT_NAMES = {"Config", "BabyGPT"}  # per-version by design; everything else shared must match
-MARKER = "# Training harness"
+CONCEPT_NAMES = {"Hyperparameters", "BabyGPT"}  # per-version by design; everything else shared must match
+MARKER = "# ---- Training and generation"  # where the shared text starts
+PLUMBING = "# Plumbing: you may skip from here on"
+
+
+def source(name):
+    return (ROOT / f"{name}.py").read_text(encoding="utf-8")
 
 
 def top_level_definitions(name):
-    source = (ROOT / f"{name}.py").read_text(encoding="utf-8")
-    tree = ast.parse(source)
+    text = source(name)
     return {
-        node.name: ast.get_source_segment(source, node)
-        for node in tree.body
+        node.name: ast.get_source_segment(text, node)
+        for node in ast.parse(text).body
         if isinstance(node, (ast.FunctionDef, ast.ClassDef))
     }
 
@@ -25,31 +35,52 @@ def test_shared_functions_and_classes_are_identical():
             assert definitions[a][shared] == definitions[b][shared], f"{shared} differs between {a} and {b}"
 
 
-def test_every_version_has_the_whole_harness():
-    harness_names = []
-    for name in SCRIPTS:
-        source = (ROOT / f"{name}.py").read_text(encoding="utf-8")
-        harness = source[source.index(MARKER):]
-        harness_names.append(sorted(top_level_definitions(name).keys() & {
-            node.name for node in ast.parse(harness).body if isinstance(node, (ast.FunctionDef, ast.ClassDef))
-        }))
-    assert all(names == harness_names[0] for names in harness_names)
-    assert {"Tokenizer", "load_text", "get_batch", "estimate_loss", "train", "main"} <= set(harness_names[0])
-
-
 def test_harness_text_is_identical():
-    texts = [(ROOT / f"{name}.py").read_text(encoding="utf-8") for name in SCRIPTS]
-    harnesses = [text[text.index(MARKER):] for text in texts]
+    harnesses = [source(name)[source(name).index(MARKER):] for name in SCRIPTS]
     assert all(h == harnesses[0] for h in harnesses)
+    assert {"Tokenizer", "get_batch", "estimate_loss", "train", "write_samples", "main"} <= {
+        node.name for node in ast.parse(harnesses[0]).body if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+    }
+
+
+def test_sizes_and_line_lengths():
+    for name in SCRIPTS:
+        lines = source(name).splitlines()
+        assert max(len(line) for line in lines) <= 100, name
+        assert len(source(name)[source(name).index(MARKER):].splitlines()) <= 300, f"{name}: harness"
+    assert len(source(SCRIPTS[-1]).splitlines()) <= 450
+
+
+def test_hyperparameters_come_first_and_apart_from_run_options():
+    for name in SCRIPTS:
+        tree = ast.parse(source(name))
+        classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+        assert [c.name for c in classes[:2]] == ["Hyperparameters", "Config"]
+        assert [base.id for base in classes[1].bases] == ["Hyperparameters"]
+        numbers = {stmt.target.id for stmt in classes[0].body if isinstance(stmt, ast.AnnAssign)}
+        assert numbers <= {"batch_size", "block_size", "n_embd", "n_head", "learning_rate", "max_iters",
+                           "eval_interval", "eval_iters"}
+
+
+def test_the_five_steps_of_training_sit_in_one_loop_body_before_any_plumbing():
+    for name in SCRIPTS:
+        text = source(name)
+        assert text.count("loss.backward()") == 1
+        train = next(node for node in ast.parse(text).body if isinstance(node, ast.FunctionDef) and node.name == "train")
+        loops = [node for node in ast.walk(train) if isinstance(node, ast.For)]
+        body = "\n".join(ast.get_source_segment(text, stmt) for stmt in loops[0].body)
+        order = [body.index(step) for step in
+                 ("get_batch(", "model(xb, yb)", "optimizer.zero_grad(", "loss.backward()", "optimizer.step()")]
+        assert order == sorted(order), name
+        assert text.index("loss.backward()") < text.index(PLUMBING)
+        for lesson in ("class Tokenizer", "def get_batch", "def estimate_loss", "def train", "def write_samples"):
+            assert text.index(lesson) < text.index(PLUMBING), f"{name}: {lesson} after the plumbing banner"
 
 
 def test_scripts_import_only_stdlib_torch_tqdm_matplotlib():
-    import sys
-
     allowed = set(sys.stdlib_module_names) | {"torch", "tqdm", "matplotlib"}
     for name in SCRIPTS:
-        tree = ast.parse((ROOT / f"{name}.py").read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
+        for node in ast.walk(ast.parse(source(name))):
             if isinstance(node, ast.Import):
                 roots = [alias.name.split(".")[0] for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
@@ -62,7 +93,7 @@ def test_scripts_import_only_stdlib_torch_tqdm_matplotlib():
 def test_no_class_reads_a_module_global():
     """Sizes reach classes as arguments or through Config, never from module-level names."""
     for name in SCRIPTS:
-        tree = ast.parse((ROOT / f"{name}.py").read_text(encoding="utf-8"))
+        tree = ast.parse(source(name))
         module_globals = {
             target.id
             for node in tree.body
@@ -70,6 +101,6 @@ def test_no_class_reads_a_module_global():
             for target in node.targets
             if isinstance(target, ast.Name)
         }
-        for cls in (node for node in tree.body if isinstance(node, ast.ClassDef)):
+        for cls in (node for node in tree.body if isinstance(node, ast.ClassDef) and node.name != "Run"):
             read = {n.id for n in ast.walk(cls) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
             assert not (read & module_globals), f"{name}.{cls.name} reads {read & module_globals}"

@@ -26,6 +26,7 @@ import babygpt_v1_bigram  # noqa: E402 (the scripts live at the repository root)
 import babygpt_v2_selfattention  # noqa: E402
 import babygpt_v3_head  # noqa: E402
 import babygpt_v4_multihead_attention  # noqa: E402
+import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from tools.cjk_font import use_cjk_font  # noqa: E402
@@ -63,8 +64,7 @@ def check_all(settings, out_root):
     """Refuse bad settings before any training, not after three versions have trained."""
     for module in VERSIONS:
         config = make_config(module, settings, out_root)
-        module.check_config(config)
-        module.BabyGPT(config, vocab_size=1)  # the model's own checks, e.g. n_embd % n_head in v4
+        module.check_config(config)  # includes v4's n_embd % n_head
 
 
 def train_all(settings, out_root):
@@ -74,8 +74,7 @@ def train_all(settings, out_root):
     for module in VERSIONS:
         config = make_config(module, settings, out_root)
         model, tokenizer, history = module.train(config)
-        device = next(model.parameters()).device
-        samples = module.write_samples(model, tokenizer, config, device)
+        samples = module.write_samples(model, tokenizer, config)
         out_dir = Path(config.out_dir)
         module.atomic_write(
             out_dir / "samples.txt",
@@ -158,22 +157,14 @@ def write_report(results, settings, out_root):
 
 
 def build_parser():
-    """One --kebab-case flag per shared Config field, as in the scripts, with the scripts' defaults."""
-    parser = VERSIONS[0].OneLineParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    """The scripts' own flags, with their defaults (v4's parser: its Config has every field), plus
+    where the comparison goes. --n-head applies to v4 only."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], parents=[VERSIONS[-1].build_parser()], add_help=False,
+        conflict_handler="resolve", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    for f in shared_fields():
-        default = field_default(f)
-        kwargs = {"help": f.metadata["help"], "default": default}
-        if f.type is bool:
-            kwargs["action"] = "store_true"
-        elif f.type == list[str]:
-            kwargs.update(action="append", default=None, help=f"{f.metadata['help']} (default: {' '.join(default)})")
-        else:
-            kwargs.update(type=int if f.type == (int | None) else f.type, choices=f.metadata.get("choices"))
-        if f.name == "n_head":
-            kwargs["help"] += " (v4 only)"
-        parser.add_argument("--" + f.name.replace("_", "-"), **kwargs)
+    parser.error = lambda message: parser.exit(2, f"{parser.prog}: error: {message} (see --help)\n")
+    parser.add_argument("-h", "--help", action="help", help="show this help message and exit")
     parser.add_argument("--out-dir", default=str(ROOT / "runs" / "compare"), help="where the comparison goes")
     parser.add_argument("--png-copy", metavar="PATH", help="also copy compare.png here (e.g. docs/compare.png for the README)")
     return parser
@@ -182,18 +173,20 @@ def build_parser():
 def main(argv=None):
     args = vars(build_parser().parse_args(argv))
     out_root, png_copy = args.pop("out_dir"), args.pop("png_copy")
-    if args["prompt"] is None:
-        args["prompt"] = VERSIONS[0].Config().prompt
+    if args.pop("sample_only"):
+        print("error: --sample-only does not apply: the comparison trains every version", file=sys.stderr)
+        return 2
+    args.setdefault("prompt", VERSIONS[0].Config().prompt)
     try:
         results = train_all(args, out_root)
         png, md = write_report(results, args, out_root)
         if png_copy:
             Path(png_copy).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(png, png_copy)
-    except ValueError as err:  # each script's BabyGPTError, and the models' own checks
+    except tuple(module.BabyGPTError for module in VERSIONS) as err:  # bad input, or a diverged run
         print(f"error: {err}", file=sys.stderr)
-        return 2
-    except (RuntimeError, OSError) as err:  # TrainingDiverged, out of memory, an unwritable --png-copy
+        return err.status
+    except (torch.OutOfMemoryError, OSError) as err:  # out of memory, an unwritable --png-copy
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
