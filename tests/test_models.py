@@ -118,3 +118,16 @@ def test_same_seed_same_history(tmp_path):
         runs.append([(h["step"], h["train_loss"], h["val_loss"]) for h in history])
     assert runs[0] == runs[1]
     assert [step for step, _, _ in runs[0]] == [0, 10, 20]
+
+
+def test_v2_attention_collapses_onto_the_diagonal_at_init(small_text):
+    """x_i . x_i usually beats x_i . x_j: parameter-free attention looks at the character itself."""
+    v2 = load_script("babygpt_v2_selfattention")
+    torch.manual_seed(0)
+    tokenizer = v2.Tokenizer(small_text)
+    model = v2.BabyGPT(v2.Config(), tokenizer.vocab_size)  # the default sizes: C = 64, T = 32
+    data = torch.tensor(tokenizer.encode(small_text))
+    xb, _ = v2.get_batch(data, batch_size=64, block_size=32)
+    x = model.token_embedding(xb) + model.position_embedding(torch.arange(32))  # (B, T, C)
+    _, wei = model.attention(x, return_weights=True)  # (B, T, T)
+    assert wei.diagonal(dim1=-2, dim2=-1)[:, 1:].mean() > 0.99  # row 0 can only look at itself

@@ -87,3 +87,15 @@ def test_script_runs_when_copied_alone_next_to_a_corpus(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "runs" / name / "ckpt.pt").is_file()  # default out-dir: runs/<script name>
+
+
+@pytest.mark.parametrize("flags", [["--dtype", "bfloat16"], ["--compile"]], ids=["bfloat16", "compile"])
+def test_dtype_and_compile_train_and_the_checkpoint_loads_plain(flags, tmp_path):
+    """The GPU options also run on a CPU. A compiled run's ckpt.pt loads into the plain model."""
+    name = SCRIPTS[-1]
+    trained = run(name, *TINY, *flags, "--out-dir", str(tmp_path))
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    config = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))["config"]
+    assert config["dtype"] == "bfloat16" or config["compile"]
+    resampled = run(name, "--sample-only", "--data", str(SMALL_CORPUS), "--out-dir", str(tmp_path), "--device", "cpu")
+    assert resampled.returncode == 0, resampled.stderr[-2000:]
