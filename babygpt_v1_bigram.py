@@ -57,9 +57,9 @@ class Config(Hyperparameters):
     seed: int = 1337  # random seed for weights, batches and sampling
     prompt: tuple[str, ...] = ("春江", "明月", "往事")  # a sample's opening; repeat for more
     max_new_tokens: int = 100  # characters to generate after each prompt
-    temperature: float = 1.0  # below 1: safer choices; above 1: wilder ones
+    temperature: float = 1.0  # below 1: safer choices, above 1: wilder ones (at least 0.001)
     top_k: int | None = None  # sample only from the k likeliest characters
-    out_dir: str = ""  # for ckpt.pt, metrics.json, loss.png, samples.txt (default: runs/<script>)
+    out_dir: str = ""  # for ckpt.pt, metrics.json, loss.png, samples.txt; "" means runs/<script>
     sample_only: bool = False  # skip training: load ckpt.pt from --out-dir and generate
     dtype: str = "float32"  # tf32: faster CUDA matmuls, rounded inputs; bfloat16: autocast (GPU)
     compile: bool = False  # torch.compile the model: a slow first step, then faster ones (GPU)
@@ -130,8 +130,7 @@ def get_batch(data, batch_size, block_size, generator=None):
 
 @torch.no_grad()
 def estimate_loss(model, splits, config):
-    """Mean loss on the same (seeded) eval_iters * batch_size windows of each split every time.
-    In chunks: a GPU likes big calls, a CPU small ones (2 cores: 128 tokens beat 512 by 1.3x)."""
+    """Mean loss on the same (seeded) eval_iters * batch_size windows of each split, in chunks."""
     model.eval()
     means = {}
     for name, data in splits.items():
@@ -210,9 +209,9 @@ class BabyGPTError(Exception):
         self.status = status
 
 
-def require(ok, message):
+def require(ok, message, status=2):
     if not ok:
-        raise BabyGPTError(message)
+        raise BabyGPTError(message, status)
 
 
 def resolve_out_dir(config):
@@ -222,11 +221,11 @@ def resolve_out_dir(config):
 
 def check_config(config):
     """Refuse what cannot work, before any time is spent. Returns (device, corpus text)."""
-    for f in dataclasses.fields(config):
-        value = getattr(config, f.name)
+    for f in dataclasses.fields(config):  # temperature: logits / temperature must not overflow
+        value, low = getattr(config, f.name), 1e-3 if f.name == "temperature" else 0
         require(f.type not in (int, float, int | None) or f.name == "seed" or value is None
-                or 0 < value < math.inf, f"--{f.name.replace('_', '-')} must be finite and "
-                f"greater than 0, not {value}")
+                or low < value < math.inf, f"--{f.name.replace('_', '-')} must be finite and "
+                f"greater than {low:g}, not {value}")
     lr, n_head = config.learning_rate, getattr(config, "n_head", 1)
     require(lr <= 1e30, f"--learning-rate {lr:g} overflows float32 weights; try 1e-2")
     require(config.n_embd % n_head == 0, f"n_embd ({config.n_embd}) must be divisible by n_head "
@@ -252,10 +251,9 @@ def check_config(config):
     n_val = len(text) - int(0.9 * len(text))  # the smaller split, as train() makes it
     require(n_val > config.block_size, f"the val split has {n_val} characters, too few for "
             f"--block-size {config.block_size}; use a longer corpus or a smaller block")
-    out_dir = resolve_out_dir(config)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=out_dir).close()
+        (out_dir := resolve_out_dir(config)).mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out_dir).close()  # can this process write there?
     except OSError as err:
         raise BabyGPTError(f"cannot write to --out-dir {out_dir}: {err.strerror}") from None
     found = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available(), "cpu": 1}
@@ -266,13 +264,14 @@ def check_config(config):
 
 
 class Run:
-    """For train(): --dtype, --compile, a progress bar; at each evaluation a line and the files."""
+    """For train(): --dtype, --compile, a progress bar (in terminals), each evaluation's output."""
 
     def __init__(self, config, model, tokenizer, n_chars):
         self.config, self.model, self.chars = config, model, "".join(tokenizer.chars)
         self.out_dir, self.history, self.start = resolve_out_dir(config), [], time.perf_counter()
         device = next(model.parameters()).device.type
-        torch.backends.cuda.matmul.allow_tf32 = config.dtype == "tf32"  # 10-bit mantissa inputs
+        if config.dtype == "tf32":  # only when asked: torch-wide, TF32 (10-bit) matmul inputs
+            torch.set_float32_matmul_precision("high")
         self.autocast = torch.autocast(device, torch.bfloat16, enabled=config.dtype == "bfloat16")
         if config.compile:
             model.compile()  # in place: the state_dict keeps its names, so checkpoints stay plain
@@ -282,14 +281,13 @@ class Run:
         print(f"BabyGPT {VERSION}: {CONCEPT} | device {device} | torch {torch.__version__}\ncorpus "
               f"{config.data}: {n_chars:,} characters, vocabulary {tokenizer.vocab_size:,} | "
               f"parameters {n_params:,}\nckpt.pt, metrics.json, loss.png go to {self.out_dir}")
-        self.bar = tqdm(total=config.max_iters, desc=f"{VERSION} training", unit="step")
+        self.bar = tqdm(total=config.max_iters, desc=VERSION, unit="step", disable=None)
 
     def evaluation(self, step, losses):
         lr, ckpt = self.config.learning_rate, self.out_dir / "ckpt.pt"
-        if not all(math.isfinite(loss) for loss in losses.values()):
-            raise BabyGPTError(f"the loss became {losses['train']} by step {step}: the learning "
-                               f"rate ({lr:g}) is probably too high; try --learning-rate "
-                               f"{lr / 10:g}. The last good checkpoint is {ckpt}", status=1)
+        require(all(math.isfinite(loss) for loss in losses.values()), f"the loss became "
+                f"{losses['train']} by step {step}: the learning rate ({lr:g}) is probably too "
+                f"high; try --learning-rate {lr / 10:g}. The last good checkpoint is {ckpt}", 1)
         wall = time.perf_counter() - self.start
         tqdm.write(f"step {step:>6} | train {losses['train']:.4f} | val {losses['val']:.4f} | "
                    f"{wall:7.1f}s")
@@ -389,8 +387,10 @@ def main(argv=None):
         return 130 if stop.is_set() else 0
     except BabyGPTError as err:
         message, status = err, err.status
-    except torch.OutOfMemoryError:
-        message, status = "out of memory; try a smaller --batch-size or --block-size", 1
+    except RuntimeError as err:  # torch.OutOfMemoryError on CUDA; on a CPU only the words say it
+        if "out of memory" not in str(err) and "can't allocate memory" not in str(err):
+            raise  # a bug: keep its traceback
+        message, status = "out of memory: use smaller --batch-size, --block-size or --eval-iters", 1
     except OSError as err:  # e.g. the disk filled up while saving
         message, status = f"{err}; check the free space and permissions of --out-dir", 1
     except KeyboardInterrupt:  # a second Ctrl-C, or one while sampling: what was saved stays saved

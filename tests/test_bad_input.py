@@ -288,3 +288,48 @@ def test_same_seed_same_losses_and_samples_on_cpu(tmp_path, capsys):
         runs.append(([(h["step"], h["train_loss"], h["val_loss"]) for h in history], (out_dir / "samples.txt").read_text(encoding="utf-8")))
     assert runs[0] == runs[1]
     assert len(runs[0][0]) == 3  # steps 0, 10, 20
+
+
+def test_a_temperature_too_small_to_sample_from_is_refused(capsys):
+    assert load_script(V4).main([*BASE, "--temperature", "1e-50"]) == 2
+    assert_one_line(capsys.readouterr().err, "--temperature must be", "greater than 0.001", "1e-50")
+
+
+def test_out_of_memory_on_a_cpu_is_one_line_and_exit_1(tmp_path):
+    # No machine has the 8 TB that a 2,061 x 10^9 embedding table asks for: the allocation fails.
+    result = run_script(V1, *BASE, "--n-embd", str(10**9), "--out-dir", str(tmp_path / "run"))
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert_one_line(result.stderr, "error: out of memory", "--batch-size")
+
+
+def test_a_genuine_runtime_error_keeps_its_traceback(tmp_path, monkeypatch):
+    module = load_script(V1)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug, not a resource limit")
+
+    monkeypatch.setattr(module, "estimate_loss", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        module.main([*BASE, "--out-dir", str(tmp_path / "run")])
+
+
+@pytest.mark.parametrize("dtype, after", [("float32", "high"), ("tf32", "high")])
+def test_only_tf32_touches_torchs_matmul_precision(dtype, after, tmp_path):
+    previous = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision("high")  # a user's own choice
+        assert load_script(V1).main([*BASE, "--dtype", dtype, "--out-dir", str(tmp_path / "run")]) == 0
+        assert torch.get_float32_matmul_precision() == after  # still readable: no mix of old and new APIs
+        torch.set_float32_matmul_precision("highest")
+        assert load_script(V1).main([*BASE, "--dtype", dtype, "--out-dir", str(tmp_path / "run")]) == 0
+        assert torch.get_float32_matmul_precision() == ("highest" if dtype == "float32" else "high")
+    finally:
+        torch.set_float32_matmul_precision(previous)
+
+
+def test_logs_that_are_not_a_terminal_get_no_progress_bar(tmp_path):
+    result = run_script(V1, *BASE, "--max-iters", "200", "--eval-interval", "100", "--out-dir", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr == ""  # the bar draws only on a terminal; the evaluation lines say where training is
+    assert [line.split("|")[0].strip() for line in result.stdout.splitlines() if line.startswith("step")] == [
+        "step      0", "step    100", "step    200"]
