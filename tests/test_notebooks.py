@@ -35,3 +35,12 @@ def test_notebook_runs(name):
         out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
     )
     assert "missing from font" not in printed and "findfont" not in printed  # Chinese drew as glyphs
+
+
+def test_a_notebook_runs_from_a_colab_layout(tmp_path):
+    """Colab's working directory is /content and the clone is /content/BabyGPT: one level below."""
+    (tmp_path / "sample_data").mkdir()
+    (tmp_path / "BabyGPT").symlink_to(NOTEBOOKS.parent, target_is_directory=True)
+    nb = nbformat.read(NOTEBOOKS / NAMES[0], as_version=4)
+    client = NotebookClient(nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(tmp_path)}})
+    client.execute(env={**os.environ, "BABYGPT_QUICK": "1", "OMP_NUM_THREADS": "1"})
