@@ -17,6 +17,7 @@ def test_compare_writes_figure_table_and_samples(tmp_path, capsys):
     assert code == 0
     out = capsys.readouterr().out
     assert "| version | concept | parameters |" in out and "| v4 | multi-head attention |" in out
+    assert "clause-length distance |" in out
     assert (tmp_path / "cmp" / "compare.png").read_bytes()[:4] == b"\x89PNG" and copy.is_file()
     report = (tmp_path / "cmp" / "compare.md").read_text(encoding="utf-8")
     assert "![validation loss](compare.png)" in report
@@ -43,3 +44,16 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, bad, message):
 def test_sample_only_does_not_apply(tmp_path, capsys):
     assert compare_versions.main(TINY + ["--sample-only", "--out-dir", str(tmp_path)]) == 2
     assert "--sample-only does not apply" in capsys.readouterr().err
+
+
+def test_clause_lengths_and_their_distance_on_a_known_text():
+    text = "沁园春\n明月几时有，把酒问青天。\n春江、花月夜？\n"  # the title ends at a line break: no clause
+    assert compare_versions.clause_lengths(text) == [5, 5, 2, 3]
+    assert compare_versions.length_distance([5, 5, 2, 3], [5, 5, 2, 3]) == 0
+    assert compare_versions.length_distance([4, 4], [7]) == 1  # no length in common
+    # {5: 1/2, 7: 1/2} against {5: 1}: half of (1/2 + 1/2)
+    assert compare_versions.length_distance([5, 7], [5, 5]) == 0.5
+
+
+def test_the_measure_reads_enough_generated_text():
+    assert compare_versions.GENERATED_CHARACTERS >= 10_000

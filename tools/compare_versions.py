@@ -6,7 +6,8 @@
 
 Writes, in --out-dir (default runs/compare):
     compare.png   validation-loss curves of the four versions, overlaid
-    compare.md    the table (parameters, final losses, wall time, tokens/s) and the samples side by side
+    compare.md    the table (parameters, final losses, wall time, tokens/s, clause-length distance)
+                  and the samples side by side
     v1/ ... v4/   each version's own run files (ckpt.pt, metrics.json, loss.png, samples.txt)
 and prints the table. notebooks/05_compare_versions.ipynb uses the same functions.
 """
@@ -14,8 +15,10 @@ and prints the table. notebooks/05_compare_versions.ipynb uses the same function
 import argparse
 import dataclasses
 import json
+import re
 import shutil
 import sys
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +36,11 @@ from tools.cjk_font import use_cjk_font  # noqa: E402
 
 VERSIONS = [babygpt_v1_bigram, babygpt_v2_selfattention, babygpt_v3_head, babygpt_v4_multihead_attention]
 NOT_SHARED = ("out_dir", "sample_only")  # per-version settings, not part of the shared budget
+CLAUSE_MARKS = "，。、；：？！"
+# A clause: the characters before one of the marks, back to the previous mark or line break. A
+# stretch that ends at a line break instead (a 词牌 title) is not a clause.
+CLAUSE = re.compile(f"([^{CLAUSE_MARKS}\\s]+)[{CLAUSE_MARKS}]")
+GENERATED_CHARACTERS, STREAMS = 10_000, 20  # how much text each version writes for the measure
 
 
 def shared_fields():
@@ -75,6 +83,8 @@ def train_all(settings, out_root):
         config = make_config(module, settings, out_root)
         model, tokenizer, history = module.train(config)
         samples = module.write_samples(model, tokenizer, config)
+        corpus = clause_lengths(validation_text(module.check_config(config)[1]))
+        lengths = clause_lengths(generated_text(model, tokenizer, config))
         out_dir = Path(config.out_dir)
         module.atomic_write(
             out_dir / "samples.txt",
@@ -84,9 +94,39 @@ def train_all(settings, out_root):
         results.append({
             "version": module.VERSION, "concept": module.CONCEPT, "history": history,
             "parameters": metrics["parameters"], "final": metrics["final"],
-            "prompts": list(config.prompt), "samples": samples,
+            "prompts": list(config.prompt), "samples": samples, "clause_lengths": lengths,
+            "corpus_clause_lengths": corpus, "clause_distance": length_distance(lengths, corpus),
         })
     return results
+
+
+def clause_lengths(text):
+    """The length in characters of every clause of text, in order."""
+    return [len(clause) for clause in CLAUSE.findall(text)]
+
+
+def length_distance(a, b):
+    """Total-variation distance between two lists' distributions of lengths: half the summed
+    absolute difference of their frequencies. 0: the same distribution; 1: no length in common."""
+    count_a, count_b = Counter(a), Counter(b)
+    return 0.5 * sum(abs(count_a[n] / len(a) - count_b[n] / len(b)) for n in count_a.keys() | count_b.keys())
+
+
+@torch.no_grad()
+def generated_text(model, tokenizer, config):
+    """GENERATED_CHARACTERS characters in STREAMS samples written side by side, each started at a
+    line break, with the run's seed and sampling settings: the text the measure reads."""
+    device = next(model.parameters()).device
+    torch.manual_seed(config.seed)
+    model.eval()
+    start = torch.full((STREAMS, 1), tokenizer.stoi["\n"], dtype=torch.long, device=device)  # (S, 1)
+    out = model.generate(start, GENERATED_CHARACTERS // STREAMS, config.temperature, config.top_k)
+    return "\n".join(tokenizer.decode(row[1:].tolist()) for row in out)  # out: (S, 1 + n)
+
+
+def validation_text(text):
+    """The last 10% of the corpus, as the scripts split it: text no version trained on."""
+    return text[int(0.9 * len(text)):]
 
 
 def plot_val_losses(results):
@@ -113,14 +153,16 @@ def plot_val_losses(results):
 
 def table_markdown(results):
     lines = [
-        "| version | concept | parameters | train loss | val loss | wall time (s) | tokens/s |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| version | concept | parameters | train loss | val loss | wall time (s) | tokens/s | "
+        "clause-length distance |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         f = r["final"]
         lines.append(
             f"| {r['version']} | {r['concept']} | {r['parameters']:,} | {f['train_loss']:.4f} | "
-            f"{f['val_loss']:.4f} | {f['wall_seconds']:.1f} | {f['tokens_per_second']:,.0f} |"
+            f"{f['val_loss']:.4f} | {f['wall_seconds']:.1f} | {f['tokens_per_second']:,.0f} | "
+            f"{r['clause_distance']:.3f} |"
         )
     return "\n".join(lines)
 
