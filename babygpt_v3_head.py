@@ -337,7 +337,7 @@ class Run:
         ax.plot([h["step"] for h in self.history], [(h["train_loss"], h["val_loss"])
                 for h in self.history], marker=".", label=["train", "val"])
         ax.legend()
-        atomic_write(self.out_dir / "loss.png", lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+        atomic_write(self.out_dir / "loss.png", lambda tmp: fig.savefig(tmp, format="png", dpi=150))
 
 
 def atomic_write(path, write):

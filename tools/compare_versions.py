@@ -188,7 +188,7 @@ def write_report(results, settings, out_root):
     png, md = out_root / "compare.png", out_root / "compare.md"
     module = VERSIONS[0]  # the harness is the same in every script
     fig = plot_val_losses(results)
-    module.atomic_write(png, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+    module.atomic_write(png, lambda tmp: fig.savefig(tmp, format="png", dpi=150))
     report = (
         f"# BabyGPT: the four versions compared\n\nSame budget and seed for all: {budget_line(settings)}.\n\n"
         f"![validation loss](compare.png)\n\n{table_markdown(results)}\n\n"
