@@ -202,13 +202,13 @@ def train(config, should_stop=lambda: False):
     # Cosine decay to a tenth of the learning rate: big steps early, small ones to settle.
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, config.max_iters, eta_min=config.learning_rate / 10)
-    run = Run(config, model, tokenizer, len(text))  # plumbing: --dtype, progress bar, saving
+    run = Run(config, model, tokenizer, len(text), VERSION, CONCEPT)  # plumbing: --dtype, saving
 
     with run.bar:  # closes the progress bar, also when training stops on an error
         for step in range(config.max_iters + 1):  # step: the number of updates made so far
             done = step == config.max_iters or should_stop()  # should_stop: Ctrl-C was pressed
             if step % config.eval_interval == 0 or done:
-                with run.autocast:  # prints the losses, saves ckpt.pt, metrics.json, loss.png
+                with run.autocast:  # evaluation: print the losses, save the run's files
                     run.evaluation(step, estimate_loss(model, splits, config))
             if done:
                 break
@@ -310,8 +310,9 @@ def check_config(config):
 class Run:
     """For train(): --dtype, --compile, a progress bar (in terminals), each evaluation's output."""
 
-    def __init__(self, config, model, tokenizer, n_chars):
+    def __init__(self, config, model, tokenizer, n_chars, version, concept):
         self.config, self.model, self.chars = config, model, "".join(tokenizer.chars)
+        self.title = f"BabyGPT {version}: {concept}"
         self.out_dir, self.history, self.start = resolve_out_dir(config), [], time.perf_counter()
         device = next(model.parameters()).device.type
         if config.dtype == "tf32":  # only when asked: torch-wide, TF32 (10-bit) matmul inputs
@@ -320,12 +321,12 @@ class Run:
         if config.compile:
             model.compile()  # in place: the state_dict keeps its names, so checkpoints stay plain
         n_params = sum(p.numel() for p in model.parameters())
-        self.about = {"version": VERSION, "config": dataclasses.asdict(config), "device": device,
+        self.about = {"version": version, "config": dataclasses.asdict(config), "device": device,
                       "torch": str(torch.__version__), "parameters": n_params}
-        print(f"BabyGPT {VERSION}: {CONCEPT} | device {device} | torch {torch.__version__}\ncorpus "
+        print(f"{self.title} | device {device} | torch {torch.__version__}\ncorpus "
               f"{config.data}: {n_chars:,} characters, vocabulary {tokenizer.vocab_size:,} | "
               f"parameters {n_params:,}\nckpt.pt, metrics.json, loss.png go to {self.out_dir}")
-        self.bar = tqdm(total=config.max_iters, desc=VERSION, unit="step", disable=None)
+        self.bar = tqdm(total=config.max_iters, desc=version, unit="step", disable=None)
 
     def evaluation(self, step, losses):
         lr, ckpt = self.config.learning_rate, self.out_dir / "ckpt.pt"
@@ -346,8 +347,7 @@ class Run:
         text = json.dumps(metrics, ensure_ascii=False, indent=2) + "\n"
         atomic_write(self.out_dir / "metrics.json", lambda tmp: tmp.write_text(text, "utf-8"))
         fig = Figure(figsize=(7, 4), layout="constrained")  # not pyplot: no GUI, no global state
-        ax = fig.add_subplot(title=f"BabyGPT {VERSION}: {CONCEPT}", xlabel="step",
-                             ylabel="cross-entropy loss (nats)")
+        ax = fig.add_subplot(title=self.title, xlabel="step", ylabel="cross-entropy loss (nats)")
         ax.plot([h["step"] for h in self.history], [(h["train_loss"], h["val_loss"])
                 for h in self.history], marker=".", label=["train", "val"])
         ax.legend()

@@ -131,3 +131,9 @@ def test_v2_attention_collapses_onto_the_diagonal_at_init(small_text):
     x = model.token_embedding(xb) + model.position_embedding(torch.arange(32))  # (B, T, C)
     _, wei = model.attention(x, return_weights=True)  # (B, T, T)
     assert wei.diagonal(dim1=-2, dim2=-1)[:, 1:].mean() > 0.99  # row 0 can only look at itself
+    # The numbers in v2's comment: after 1/sqrt(C), the diagonal averages about 2 * sqrt(C) = 16
+    # (token plus position embedding: variance 2 per channel), the other scores about 0 +- 2.
+    scores = x @ x.transpose(-2, -1) * 64 ** -0.5  # (B, T, T)
+    diagonal = torch.eye(32, dtype=torch.bool)
+    assert abs(scores[:, diagonal].mean().item() - 16) < 1
+    assert abs(scores[:, ~diagonal].mean().item()) < 0.2 and abs(scores[:, ~diagonal].std().item() - 2) < 0.2

@@ -69,21 +69,21 @@ def make_config(module, settings, out_root):
 
 
 def check_all(settings, out_root):
-    """Refuse bad settings before any training, not after three versions have trained."""
+    """Refuse bad settings before any training, not after three versions have trained.
+    Returns the corpus text (the same for every version)."""
     for module in VERSIONS:
-        config = make_config(module, settings, out_root)
-        module.check_config(config)  # includes v4's n_embd % n_head
+        _, text = module.check_config(make_config(module, settings, out_root))  # v4: n_embd % n_head
+    return text
 
 
 def train_all(settings, out_root):
     """Train each version on the same settings; returns one result dict per version."""
-    check_all(settings, out_root)
+    corpus = clause_lengths(validation_text(check_all(settings, out_root)))  # measured once
     results = []
     for module in VERSIONS:
         config = make_config(module, settings, out_root)
         model, tokenizer, history = module.train(config)
         samples = module.write_samples(model, tokenizer, config)
-        corpus = clause_lengths(validation_text(module.check_config(config)[1]))
         lengths = clause_lengths(generated_text(model, tokenizer, config))
         out_dir = Path(config.out_dir)
         module.atomic_write(
