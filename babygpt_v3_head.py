@@ -15,6 +15,7 @@ Run it:
 """
 
 import argparse
+import contextlib
 import dataclasses
 import inspect
 import json
@@ -190,7 +191,7 @@ def train(config, should_stop=lambda: False):
         optimizer, config.max_iters, eta_min=config.learning_rate / 10)
     run = Run(config, model, tokenizer, len(text), VERSION, CONCEPT)  # plumbing: --dtype, saving
 
-    with run.bar:  # closes the progress bar, also when training stops on an error
+    with run:  # at the end, also on an error: closes the progress bar, undoes --dtype tf32
         for step in range(config.max_iters + 1):  # step: the number of updates made so far
             done = step == config.max_iters or should_stop()  # should_stop: Ctrl-C was pressed
             if step % config.eval_interval == 0 or done:
@@ -261,6 +262,8 @@ def check_config(config):
     require(config.n_embd % n_head == 0, f"n_embd ({config.n_embd}) must be divisible by n_head "
             f"({n_head}): each head gets n_embd // n_head channels; try --n-embd {16 * n_head}")
     require(config.prompt and all(config.prompt), "--prompt must not be empty")
+    if config.sample_only and config.data == Config.data:  # the checkpoint holds the vocabulary
+        return check_device(config), None
     # The corpus: a relative path is tried from the working directory, then beside this script.
     path, beside_script = Path(config.data).expanduser(), Path(__file__).parent / config.data
     path = beside_script if not path.exists() and beside_script.exists() else path
@@ -274,13 +277,22 @@ def check_config(config):
         raise BabyGPTError(f"{path} is not UTF-8: the byte 0x{raw[err.start]:02x} at offset "
                            f"{err.start} cannot be decoded; save the file as UTF-8") from None
     require(text, f"{path} is empty: a corpus needs text to learn from")
-    for prompt in config.prompt:
-        unknown = [f"{c!r} (U+{ord(c):04X})" for c in dict.fromkeys(prompt) if c not in text]
-        require(not unknown, f"--prompt {prompt!r}: not in the vocabulary, the corpus never uses: "
-                f"{', '.join(unknown)}; choose characters from the corpus")
+    check_prompts(config, text)
     n_val = len(text) - int(0.9 * len(text))  # the smaller split, as train() makes it
     require(n_val > config.block_size, f"the val split has {n_val} characters, too few for "
             f"--block-size {config.block_size}; use a longer corpus or a smaller block")
+    return check_device(config), text
+
+
+def check_prompts(config, vocabulary):
+    for prompt in config.prompt:
+        unknown = [f"{c!r} (U+{ord(c):04X})" for c in dict.fromkeys(prompt) if c not in vocabulary]
+        require(not unknown, f"--prompt {prompt!r}: not in the vocabulary, the corpus never uses: "
+                f"{', '.join(unknown)}; choose characters from the corpus")
+
+
+def check_device(config):
+    """Can this process write to --out-dir, and use --device and --dtype? Returns the device."""
     try:
         (out_dir := resolve_out_dir(config)).mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=out_dir).close()  # can this process write there?
@@ -290,10 +302,12 @@ def check_config(config):
     device = next(d for d in found if found[d]) if config.device == "auto" else config.device
     require(found[device], f"--device {device} is not available: this torch ({torch.__version__}) "
             f"sees no {'CUDA GPU' if device == 'cuda' else 'Apple MPS'} here; use --device auto")
-    return device, text
+    require(config.dtype != "bfloat16" or device != "cuda" or torch.cuda.is_bf16_supported(),
+            "--dtype bfloat16: this GPU does not support bfloat16; use --dtype float32 or tf32")
+    return device
 
 
-class Run:
+class Run(contextlib.AbstractContextManager):
     """For train(): --dtype, --compile, a progress bar (in terminals), each evaluation's output."""
 
     def __init__(self, config, model, tokenizer, n_chars, version, concept):
@@ -301,7 +315,8 @@ class Run:
         self.title = f"BabyGPT {version}: {concept}"
         self.out_dir, self.history, self.start = resolve_out_dir(config), [], time.perf_counter()
         device = next(model.parameters()).device.type
-        if config.dtype == "tf32":  # only when asked: torch-wide, TF32 (10-bit) matmul inputs
+        if config.dtype == "tf32":  # only when asked, until __exit__: TF32 (10-bit) matmul inputs
+            self.precision = torch.get_float32_matmul_precision()
             torch.set_float32_matmul_precision("high")
         self.autocast = torch.autocast(device, torch.bfloat16, enabled=config.dtype == "bfloat16")
         if config.compile:
@@ -313,6 +328,11 @@ class Run:
               f"{config.data}: {n_chars:,} characters, vocabulary {tokenizer.vocab_size:,} | "
               f"parameters {n_params:,}\nckpt.pt, metrics.json, loss.png go to {self.out_dir}")
         self.bar = tqdm(total=config.max_iters, desc=version, unit="step", disable=None)
+
+    def __exit__(self, *exc):
+        self.bar.close()
+        if self.config.dtype == "tf32":
+            torch.set_float32_matmul_precision(self.precision)
 
     def evaluation(self, step, losses):
         lr, ckpt = self.config.learning_rate, self.out_dir / "ckpt.pt"
@@ -352,8 +372,8 @@ def atomic_write(path, write):
 
 def load_checkpoint(config):
     """For --sample-only: the model saved in --out-dir, checked. Returns (model, tokenizer)."""
-    device, text = check_config(config)
-    tokenizer, path = Tokenizer(text), resolve_out_dir(config) / "ckpt.pt"
+    device, text = check_config(config)  # text: None unless --data was given
+    path = resolve_out_dir(config) / "ckpt.pt"
     require(path.is_file(), f"--sample-only: no checkpoint at {path}; train first or set --out-dir")
     try:
         state = torch.load(path, map_location=device, weights_only=True)  # never runs code
@@ -365,13 +385,15 @@ def load_checkpoint(config):
     version = state.get("version") if isinstance(state, dict) else None
     require(version == VERSION, f"{path} is not a BabyGPT {VERSION} checkpoint (it was written by "
             f"{version or 'another program'}); use another --out-dir")
-    require(state.get("chars") == "".join(tokenizer.chars), f"{path} was trained on a corpus with "
-            f"another vocabulary than {config.data}; pass the --data it was trained on")
+    require(text is None or state.get("chars") == "".join(Tokenizer(text).chars), f"{path} was "
+            f"trained on another vocabulary than {config.data}; give no --data, or the one it used")
     try:
+        tokenizer = Tokenizer(state["chars"])  # the vocabulary it was trained with, as saved
         model = BabyGPT(Config(**state["config"]), tokenizer.vocab_size).to(device)
         model.load_state_dict(state["model"])
     except (KeyError, TypeError, RuntimeError) as err:  # fields, keys or shapes this model lacks
         raise BabyGPTError(f"{path} does not fit this script's model ({err!r:.80})") from None
+    check_prompts(config, tokenizer.chars)
     print(f"BabyGPT {VERSION}: {CONCEPT} | loaded step {state['step']} from {path}")
     return model, tokenizer
 
@@ -420,7 +442,8 @@ def main(argv=None):
     except RuntimeError as err:  # torch.OutOfMemoryError on CUDA; on a CPU only the words say it
         if "out of memory" not in str(err) and "can't allocate memory" not in str(err):
             raise  # a bug: keep its traceback
-        message, status = "out of memory: use smaller --batch-size, --block-size or --eval-iters", 1
+        message, status = ("out of memory: use smaller --batch-size, --block-size or --eval-iters "
+                           "(the logits alone hold batch x block x vocabulary numbers)", 1)
     except OSError as err:  # e.g. the disk filled up while saving
         message, status = f"{err}; check the free space and permissions of --out-dir", 1
     except KeyboardInterrupt:  # a second Ctrl-C, or one while sampling: what was saved stays saved

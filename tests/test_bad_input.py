@@ -314,17 +314,60 @@ def test_a_genuine_runtime_error_keeps_its_traceback(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "tf32"])
-def test_only_tf32_touches_torchs_matmul_precision(dtype, tmp_path):
+def test_a_run_leaves_torchs_matmul_precision_as_it_found_it(dtype, tmp_path, monkeypatch):
+    module, during = load_script(V1), []
+    estimate_loss = module.estimate_loss
+
+    def recording(*args):  # what the precision is while the model trains and evaluates
+        during.append(torch.get_float32_matmul_precision())
+        return estimate_loss(*args)
+
+    monkeypatch.setattr(module, "estimate_loss", recording)
     previous = torch.get_float32_matmul_precision()
     try:
-        torch.set_float32_matmul_precision("high")  # a user's own choice
-        assert load_script(V1).main([*BASE, "--dtype", dtype, "--out-dir", str(tmp_path / "run")]) == 0
-        assert torch.get_float32_matmul_precision() == "high"  # still readable: no mix of old and new APIs
-        torch.set_float32_matmul_precision("highest")
-        assert load_script(V1).main([*BASE, "--dtype", dtype, "--out-dir", str(tmp_path / "run")]) == 0
-        assert torch.get_float32_matmul_precision() == ("highest" if dtype == "float32" else "high")
+        for users_choice in ("high", "highest"):
+            torch.set_float32_matmul_precision(users_choice)
+            assert module.main([*BASE, "--dtype", dtype, "--out-dir", str(tmp_path / "run")]) == 0
+            assert torch.get_float32_matmul_precision() == users_choice  # readable, and as it was
+            assert set(during) == {"high" if dtype == "tf32" else users_choice}
+            during.clear()
     finally:
         torch.set_float32_matmul_precision(previous)
+
+
+def test_bfloat16_on_a_gpu_without_it_is_refused_up_front(tmp_path):
+    """As on a GPU older than NVIDIA's Ampere: torch sees CUDA, but no bfloat16 support."""
+    code = ("import runpy, sys, torch; torch.cuda.is_available = lambda: True; "
+            "torch.cuda.is_bf16_supported = lambda *args, **kwargs: False; "
+            f"sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')")
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / f"{V4}.py"), *BASE, "--device", "cuda", "--dtype", "bfloat16",
+         "--out-dir", str(tmp_path / "run")], capture_output=True, text=True, encoding="utf-8", env=ENV, timeout=120,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert_one_line(result.stderr, "error: --dtype bfloat16", "does not support bfloat16", "--dtype float32")
+    assert not (tmp_path / "run" / "ckpt.pt").exists()
+
+
+def test_sample_only_needs_only_the_checkpoint(tmp_path):
+    """A shared ckpt.pt, and the script copied alone: no corpus anywhere, and no --data."""
+    name = V3
+    write_checkpoint(load_script(name), tmp_path / "shared", SMALL_CORPUS.read_text(encoding="utf-8"))
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / f"{name}.py").write_bytes((ROOT / f"{name}.py").read_bytes())
+    result = subprocess.run(
+        [sys.executable, f"{name}.py", "--sample-only", "--out-dir", str(tmp_path / "shared"), "--device", "cpu",
+         "--prompt", "明月", "--max-new-tokens", "8"], capture_output=True, text=True, encoding="utf-8",
+        cwd=alone, env=ENV, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not (alone / "data").exists()
+    assert (tmp_path / "shared" / "samples.txt").read_text(encoding="utf-8").startswith("明月")
+    # A prompt outside the checkpoint's vocabulary is still one line.
+    result = run_script(name, "--sample-only", "--out-dir", str(tmp_path / "shared"), "--prompt", "明月Q")
+    assert result.returncode == 2
+    assert_one_line(result.stderr, "--prompt '明月Q'", "not in the vocabulary")
 
 
 def test_logs_that_are_not_a_terminal_get_no_progress_bar(tmp_path):
