@@ -1,6 +1,6 @@
 """Training speed: the project's harness against the textbook training loop, side by side.
 
-For each setting and version, two loops train the same model (imported from the four scripts) on
+For each setting and version, two loops train the same model (imported from the seven scripts) on
 the same data, in this one process, one run after the other:
 
   harness   the scripts' own train(), called whole: batches drawn on the device by index
@@ -45,6 +45,9 @@ VERSIONS = {
     "v2": "babygpt_v2_selfattention",
     "v3": "babygpt_v3_head",
     "v4": "babygpt_v4_multihead_attention",
+    "v5": "babygpt_v5_residual",
+    "v6": "babygpt_v6_feedforward",
+    "v7": "babygpt_v7_transformer",
 }
 SETTINGS = {
     "default": {},  # the scripts' own Config defaults
@@ -52,7 +55,7 @@ SETTINGS = {
     "textbook": dict(batch_size=32, block_size=8, n_embd=32, n_head=4, max_iters=5000,
                      eval_interval=500, eval_iters=200, learning_rate=1e-2),
     # GPU preset: chosen by reasoning, NOT yet measured on a GPU (see README, Performance).
-    "gpu": dict(batch_size=256, block_size=64, n_embd=256, n_head=8, max_iters=3000,
+    "gpu": dict(batch_size=256, block_size=64, n_embd=256, n_head=8, n_layer=6, max_iters=3000,
                 eval_interval=250, eval_iters=10, learning_rate=3e-3),
 }
 QUICK = dict(max_iters=100, eval_interval=50, eval_iters=10, data="data/songci300.txt")
@@ -225,7 +228,7 @@ def build_config(module, setting, args):
     fields = {f.name for f in dataclasses.fields(module.Config)}
     overrides = {**SETTINGS[setting], **(QUICK if args.quick else {})}
     overrides.update(dtype=args.dtype, compile=args.compile, device=args.device)
-    config = module.Config(**{k: v for k, v in overrides.items() if k in fields})  # v1-v3 have no n_head
+    config = module.Config(**{k: v for k, v in overrides.items() if k in fields})  # n_head: v4 on; n_layer: v7
     return dataclasses.replace(config, data=str(ROOT / config.data))  # absolute paths stay absolute
 
 
@@ -250,7 +253,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="a small run: 100 steps on data/songci300.txt, v4, textbook setting")
     parser.add_argument("--settings", type=comma_list(list(SETTINGS)), action="append",
                         help="default, textbook, gpu; repeat or comma-separate (default: default,textbook; gpu too on CUDA)")
-    parser.add_argument("--versions", type=comma_list(list(VERSIONS)), action="append", help="v1..v4 (default: all; v4 with --quick)")
+    parser.add_argument("--versions", type=comma_list(list(VERSIONS)), action="append", help="v1..v7 (default: all; v4 with --quick)")
     parser.add_argument("--repeat", type=int, default=None, help="measurements of each loop; medians are reported (default 3; 1 with --quick)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "tf32", "bfloat16"], help="the harness's --dtype")
     parser.add_argument("--compile", action="store_true", help="the harness's --compile")

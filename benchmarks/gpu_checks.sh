@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# The GPU measurements of docs/performance.md and docs/gpu.md, in four stages of under 10 minutes each
+# The GPU measurements of docs/performance.md and docs/gpu.md, in five stages of under 10 minutes each
 # (estimated for one H100; never yet run: no GPU has been available to this project so far).
 #
 #   bash benchmarks/gpu_checks.sh options    # which harness options pay at the default setting
 #   bash benchmarks/gpu_checks.sh headline   # default, textbook and gpu settings, 3 paired repeats (BEST="--dtype bfloat16")
-#   bash benchmarks/gpu_checks.sh preset     # preset candidates for 75 s each, then their time to val loss 4.8
+#   bash benchmarks/gpu_checks.sh preset     # v4 preset candidates for 75 s each, then their time to val loss 4.8
+#   bash benchmarks/gpu_checks.sh preset7    # v7 preset candidates for 120 s each, then their time to val loss 4.0
 #   bash benchmarks/gpu_checks.sh accuracy   # fp32 CPU against fp32 GPU (0.05 nats), bf16 against fp32 (0.02)
-#   bash benchmarks/gpu_checks.sh            # all four
+#   bash benchmarks/gpu_checks.sh            # all five
 #
 # Runs are written under runs/gpu_checks/ (or $RUNS); everything printed is also appended to
 # $OUT/gpu_checks.log when OUT is set (the device tool's folder), else to runs/gpu_checks/gpu_checks.log.
 # A smoke test on a CPU: DEVICE=cpu EXTRA="--max-iters 40 --eval-interval 20 --data data/songci300.txt"
-# BENCH_EXTRA=--quick PRESET_SECONDS=5 bash benchmarks/gpu_checks.sh
+# BENCH_EXTRA=--quick PRESET_SECONDS=5 PRESET7_SECONDS=5 bash benchmarks/gpu_checks.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 py=${PYTHON:-python3}
@@ -21,7 +22,7 @@ log=${OUT:-$runs}/gpu_checks.log
 mkdir -p "$runs" "$(dirname "$log")"
 exec > >(tee -a "$log") 2>&1
 
-bench() { $py benchmarks/bench_train.py --device "$device" --versions v4 ${BENCH_EXTRA:-} "$@"; }
+bench() { $py benchmarks/bench_train.py --device "$device" --versions "${VERSIONS:-v4}" ${BENCH_EXTRA:-} "$@"; }  # VERSIONS=v4,v7: both
 train() {  # train NAME [flags...]: v4 into runs/gpu_checks/NAME; prints its evaluations and last line
     local name=$1; shift
     $py babygpt_v4_multihead_attention.py --out-dir "$runs/$name" "$@" ${EXTRA:-} 2>&1 | tr '\r' '\n' | grep -E "^step|^error"
@@ -57,6 +58,23 @@ stage_preset() {
     $py benchmarks/curves.py time-to-loss "$runs"/preset-*/metrics.json --target 4.8
 }
 
+stage_preset7() {
+    local common="--dtype ${PRESET_DTYPE:-bfloat16} --eval-iters 10 --prompt 春江"
+    # v7: deeper and wider, with a longer context; the lecture's gpt.py trains 6 layers of 384 channels.
+    local presets=(
+        "b64-t128-c256-l6  --batch-size 64  --block-size 128 --n-embd 256 --n-head 8 --n-layer 6 --learning-rate 1e-3 --max-iters 20000 --eval-interval 500"
+        "b64-t256-c384-l6  --batch-size 64  --block-size 256 --n-embd 384 --n-head 6 --n-layer 6 --learning-rate 1e-3 --max-iters 10000 --eval-interval 250"
+        "b128-t256-c512-l8 --batch-size 128 --block-size 256 --n-embd 512 --n-head 8 --n-layer 8 --learning-rate 6e-4 --max-iters 5000  --eval-interval 250"
+    )
+    for preset in "${presets[@]}"; do
+        read -r name flags <<<"$preset"
+        echo "## v7 preset $name: $flags $common (Ctrl-C after ${PRESET7_SECONDS:-120} s: the run saves and stops)"
+        timeout -s INT "${PRESET7_SECONDS:-120}" $py babygpt_v7_transformer.py --out-dir "$runs/preset7-$name" \
+            --device "$device" $flags $common ${EXTRA:-} 2>&1 | tr '\r' '\n' | grep -E "^step|^error"
+    done
+    $py benchmarks/curves.py time-to-loss "$runs"/preset7-*/metrics.json --target 4.0
+}
+
 stage_accuracy() {
     echo "## accuracy: the default setting, seed 1337, on the GPU in fp32 and bf16, and on the CPU in fp32"
     train gpu-fp32 --device "$device"
@@ -67,11 +85,11 @@ stage_accuracy() {
 }
 
 echo "# gpu_checks $(date -u +%F) | $(nvidia-smi -L 2>/dev/null | head -1) | $($py -c 'import torch; print("torch", torch.__version__)')"
-for stage in "${@:-options headline preset accuracy}"; do
+for stage in "${@:-options headline preset preset7 accuracy}"; do
     for s in $stage; do
         case $s in
-            options | headline | preset | accuracy) "stage_$s" ;;
-            *) echo "error: unknown stage $s (options, headline, preset, accuracy)" >&2; exit 2 ;;
+            options | headline | preset | preset7 | accuracy) "stage_$s" ;;
+            *) echo "error: unknown stage $s (options, headline, preset, preset7, accuracy)" >&2; exit 2 ;;
         esac
     done
 done

@@ -1,4 +1,4 @@
-"""Shared fixtures: the four scripts imported as modules, and the small corpus."""
+"""Shared fixtures: the seven scripts imported as modules, and the small corpus."""
 
 import importlib
 import os
@@ -14,6 +14,9 @@ SCRIPTS = [
     "babygpt_v2_selfattention",
     "babygpt_v3_head",
     "babygpt_v4_multihead_attention",
+    "babygpt_v5_residual",
+    "babygpt_v6_feedforward",
+    "babygpt_v7_transformer",
 ]
 SMALL_CORPUS = ROOT / "data" / "songci300.txt"
 
@@ -32,7 +35,7 @@ def load_script(name):
 
 @pytest.fixture(params=SCRIPTS, ids=lambda name: name.split("_")[1])
 def script(request):
-    """Each of the four scripts, imported (importing has no side effects)."""
+    """Each of the seven scripts, imported (importing has no side effects)."""
     return load_script(request.param)
 
 

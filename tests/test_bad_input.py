@@ -1,10 +1,11 @@
 """Bad input, Ctrl-C and checkpoints: one clear line on stderr, never a traceback, never lost training.
 
-Every case runs in-process on all four scripts (fast), and each case also runs at least once as a
+Every case runs in-process on all seven scripts (fast), and each case also runs at least once as a
 learner runs it, in a subprocess (about 2 s each, mostly importing torch), spread over the scripts.
 """
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -19,7 +20,7 @@ import torch
 
 from conftest import ROOT, SCRIPTS, SMALL_CORPUS, load_script
 
-V1, V2, V3, V4 = SCRIPTS
+V1, V2, V3, V4, V5, V6, V7 = SCRIPTS
 BASE = [  # tiny settings; each case appends the flags it is about (the last value of a flag wins)
     "--data", str(SMALL_CORPUS), "--batch-size", "4", "--block-size", "8", "--n-embd", "16",
     "--max-iters", "20", "--eval-interval", "10", "--eval-iters", "2", "--device", "cpu", "--max-new-tokens", "8",
@@ -114,13 +115,14 @@ CASES = {
     "9-checkpoint-of-another-vocabulary": (other_vocabularys_checkpoint, ["another vocabulary", "--data"]),
     "10-out-dir-not-writable": (out_dir_inside_a_file, ["cannot write to --out-dir", "a_file"]),
 }
-V4_ONLY = {"4-n-embd-not-divisible-by-n-head"}  # v1-v3 have no --n-head
+N_HEAD_ONLY = {"4-n-embd-not-divisible-by-n-head"}  # v1-v3 have no --n-head
 # Each numbered case at least once as a subprocess, two or three per script.
 SUBPROCESS_CASES = {
     V1: ["1-data-missing", "5-top-k-zero", "7-sample-only-without-checkpoint"],
     V2: ["1-data-not-utf8", "3-prompt-not-in-vocabulary", "8-truncated-checkpoint"],
     V3: ["2-corpus-too-short", "9-checkpoint-of-another-version", "10-out-dir-not-writable"],
     V4: ["4-n-embd-not-divisible-by-n-head", "6-no-cuda"],
+    V7: ["9-checkpoint-of-another-vocabulary"],
 }
 
 
@@ -149,12 +151,13 @@ def run_script(name, *args):
 def test_every_case_runs_as_a_subprocess_somewhere():
     chosen = [case for cases in SUBPROCESS_CASES.values() for case in cases]
     assert {case.split("-")[0] for case in chosen} == {case.split("-")[0] for case in CASES}
-    assert all(case in CASES for case in chosen) and V4_ONLY <= set(SUBPROCESS_CASES[V4])
+    assert all(case in CASES for case in chosen) and N_HEAD_ONLY <= set(SUBPROCESS_CASES[V4])
 
 
 @pytest.mark.parametrize(
     "name,case",
-    [(name, case) for name in SCRIPTS for case in CASES if name == V4 or case not in V4_ONLY],
+    [(name, case) for name in SCRIPTS for case in CASES
+     if case not in N_HEAD_ONLY or "n_head" in {f.name for f in dataclasses.fields(load_script(name).Config)}],
     ids=lambda x: x.split("_")[1] if x.startswith("babygpt") else x,
 )
 def test_bad_input_in_process(name, case, tmp_path, capsys):

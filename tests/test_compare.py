@@ -1,4 +1,4 @@
-"""tools/compare_versions.py: the four versions, one budget, one report (tiny budget)."""
+"""tools/compare_versions.py: the seven versions, one budget, one report (tiny budget)."""
 
 import pytest
 
@@ -16,12 +16,12 @@ def test_compare_writes_figure_table_and_samples(tmp_path, capsys):
     code = compare_versions.main(TINY + ["--out-dir", str(tmp_path / "cmp"), "--png-copy", str(copy)])
     assert code == 0
     out = capsys.readouterr().out
-    assert "| version | concept | parameters |" in out and "| v4 | multi-head attention |" in out
+    assert "| version | concept | parameters |" in out and "| v7 | transformer |" in out
     assert "clause-length distance |" in out
     assert (tmp_path / "cmp" / "compare.png").read_bytes()[:4] == b"\x89PNG" and copy.is_file()
     report = (tmp_path / "cmp" / "compare.md").read_text(encoding="utf-8")
     assert "![validation loss](compare.png)" in report
-    for version in ("v1", "v2", "v3", "v4"):
+    for version in ("v1", "v2", "v3", "v4", "v5", "v6", "v7"):
         assert f"| {version} |" in report
         assert (tmp_path / "cmp" / version / "metrics.json").is_file()
         assert (tmp_path / "cmp" / version / "samples.txt").read_text(encoding="utf-8").startswith("春江")
@@ -30,7 +30,7 @@ def test_compare_writes_figure_table_and_samples(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("bad, message", [
-    (["--n-embd", "30"], "divisible by n_head"),  # v4 only: refused before v1 trains
+    (["--n-embd", "30"], "divisible by n_head"),  # v4 on: refused before v1 trains
     (["--max-iters", "0"], "--max-iters must be"),
     (["--data", "no/such/corpus.txt"], "cannot read the corpus"),
 ])

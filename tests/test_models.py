@@ -1,4 +1,4 @@
-"""The concept parts: tokenizer, batches, the four models, generation, training."""
+"""The concept parts: tokenizer, batches, the seven models, generation, training."""
 
 import math
 
@@ -59,6 +59,61 @@ def test_multihead_is_the_concatenation_of_its_heads():
     expected = torch.cat([head(x) for head in mha.heads], dim=-1)
     assert torch.equal(mha(x), expected)
     assert sum(p.numel() for p in mha.parameters()) == 4 * 3 * 32 * 8
+
+
+def test_from_v5_on_attention_is_projected_back_into_the_residual_stream():
+    v5 = load_script("babygpt_v5_residual")
+    torch.manual_seed(0)
+    mha = v5.MultiHeadAttention(num_heads=4, n_embd=32, head_size=8, block_size=8)
+    x = torch.randn(2, 8, 32)
+    assert torch.allclose(mha(x), mha.proj(torch.cat([head(x) for head in mha.heads], dim=-1)))
+
+
+def test_v5_with_attention_zeroed_sees_only_the_character_at_t():
+    """The residual path alone: what reaches the logits at t is the character at t (and t itself)."""
+    v5 = load_script("babygpt_v5_residual")
+    torch.manual_seed(0)
+    model = v5.BabyGPT(v5.Config(block_size=8, n_embd=16), vocab_size=50)
+    nn.init.zeros_(model.attention.proj.weight)
+    nn.init.zeros_(model.attention.proj.bias)  # attention now adds nothing
+    idx = torch.randint(50, (2, 8))
+    others = (idx + 1 + torch.arange(8)) % 50  # every character different
+    before, _ = model(idx)
+    for t in range(8):
+        changed = others.clone()
+        changed[:, t] = idx[:, t]  # the same character at t only
+        assert torch.allclose(model(changed)[0][:, t], before[:, t], atol=1e-6)
+        assert not torch.allclose(model(others)[0][:, t], before[:, t])
+    # v4, zeroed the same way, has nothing left: every position gives the same logits.
+    v4 = load_script("babygpt_v4_multihead_attention")
+    model = v4.BabyGPT(v4.Config(block_size=8, n_embd=16), vocab_size=50)
+    for head in model.attention.heads:
+        nn.init.zeros_(head.value.weight)
+    logits, _ = model(idx)
+    assert torch.allclose(logits, logits[:1, :1].expand_as(logits))
+
+
+def test_v6_block_adds_attention_then_feed_forward():
+    v6 = load_script("babygpt_v6_feedforward")
+    torch.manual_seed(0)
+    block = v6.Block(n_embd=16, n_head=4, block_size=8)
+    x = torch.randn(2, 8, 16)
+    after_attention = x + block.attention(x)
+    assert torch.allclose(block(x), after_attention + block.feed_forward(after_attention))
+    widths = [m.out_features for m in block.feed_forward.net if isinstance(m, nn.Linear)]
+    assert widths == [64, 16]  # 4x wide, then back
+
+
+def test_v7_stacks_n_layer_pre_norm_blocks_and_a_final_layernorm():
+    v7 = load_script("babygpt_v7_transformer")
+    for n_layer in (1, 3):
+        model = v7.BabyGPT(v7.Config(block_size=8, n_embd=16, n_layer=n_layer), vocab_size=50)
+        assert len(model.blocks) == n_layer and all(isinstance(b, v7.Block) for b in model.blocks)
+        assert sum(isinstance(m, nn.LayerNorm) for m in model.modules()) == 2 * n_layer + 1
+    block = model.blocks[0]
+    x = torch.randn(2, 8, 16)
+    after_attention = x + block.attention(block.ln1(x))
+    assert torch.allclose(block(x), after_attention + block.feed_forward(block.ln2(after_attention)))
 
 
 def test_heads_expose_the_weights_they_used():

@@ -1,15 +1,15 @@
-"""Train the four BabyGPT versions with the same budget and seed, and compare them.
+"""Train the seven BabyGPT versions with the same budget and seed, and compare them.
 
     python tools/compare_versions.py                  # the scripts' own defaults (several minutes on a CPU)
     python tools/compare_versions.py --max-iters 500  # a quicker look
     python tools/compare_versions.py --help           # every flag
 
 Writes, in --out-dir (default runs/compare):
-    compare.png   validation-loss curves of the four versions, overlaid
+    compare.png   validation-loss curves of the seven versions, overlaid
     compare.md    the table (parameters, final losses, wall time, tokens/s, clause-length distance)
                   and the samples side by side
-    v1/ ... v4/   each version's own run files (ckpt.pt, metrics.json, loss.png, samples.txt)
-and prints the table. notebooks/05_compare_versions.ipynb uses the same functions.
+    v1/ ... v7/   each version's own run files (ckpt.pt, metrics.json, loss.png, samples.txt)
+and prints the table. notebooks/08_compare_versions.ipynb uses the same functions.
 """
 
 import argparse
@@ -29,12 +29,18 @@ import babygpt_v1_bigram  # noqa: E402 (the scripts live at the repository root)
 import babygpt_v2_selfattention  # noqa: E402
 import babygpt_v3_head  # noqa: E402
 import babygpt_v4_multihead_attention  # noqa: E402
+import babygpt_v5_residual  # noqa: E402
+import babygpt_v6_feedforward  # noqa: E402
+import babygpt_v7_transformer  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from tools.cjk_font import use_cjk_font  # noqa: E402
 
-VERSIONS = [babygpt_v1_bigram, babygpt_v2_selfattention, babygpt_v3_head, babygpt_v4_multihead_attention]
+VERSIONS = [
+    babygpt_v1_bigram, babygpt_v2_selfattention, babygpt_v3_head, babygpt_v4_multihead_attention,
+    babygpt_v5_residual, babygpt_v6_feedforward, babygpt_v7_transformer,
+]
 NOT_SHARED = ("out_dir", "sample_only")  # per-version settings, not part of the shared budget
 CLAUSE_MARKS = "，。、；：？！"
 # A clause: the characters before one of the marks, back to the previous mark or line break. A
@@ -44,7 +50,7 @@ GENERATED_CHARACTERS, STREAMS = 10_000, 20  # how much text each version writes 
 
 
 def shared_fields():
-    """Every Config field of any version (n_head exists in v4 only), in order, once."""
+    """Every Config field of any version (n_head from v4 on, n_layer in v7 only), in order, once."""
     fields = {}
     for module in VERSIONS:
         for f in dataclasses.fields(module.Config):
@@ -72,7 +78,7 @@ def check_all(settings, out_root):
     """Refuse bad settings before any training, not after three versions have trained.
     Returns the corpus text (the same for every version)."""
     for module in VERSIONS:
-        _, text = module.check_config(make_config(module, settings, out_root))  # v4: n_embd % n_head
+        _, text = module.check_config(make_config(module, settings, out_root))  # n_embd % n_head
     return text
 
 
@@ -137,7 +143,7 @@ def plot_val_losses(results):
     for r in results:
         steps = [h["step"] for h in r["history"]]
         ax.plot(steps, [h["val_loss"] for h in r["history"]], marker=".", label=f"{r['version']} {r['concept']}")
-    ax.set(title="四个版本的验证集损失 validation loss of the four versions",
+    ax.set(title="七个版本的验证集损失 validation loss of the seven versions",
            xlabel="训练步数 training step", ylabel="验证损失 val loss (nats)")
     # Zoom in on where the versions differ: the untrained loss at step 0 (about ln V) stays off the top.
     later = [h["val_loss"] for r in results for h in r["history"][1:]]
@@ -145,7 +151,7 @@ def plot_val_losses(results):
         margin = 0.05 * (max(later) - min(later)) + 0.01
         ax.set_ylim(min(later) - margin, max(later) + margin)
         first = results[0]["history"][0]["val_loss"]
-        ax.text(0.99, 0.55, f"step 0: {first:.2f} (off the top)", transform=ax.transAxes, ha="right", color="0.4")
+        ax.text(0.02, 0.03, f"step 0: {first:.2f} (off the top)", transform=ax.transAxes, color="0.4")
     ax.grid(alpha=0.3)
     ax.legend()
     return fig
@@ -168,7 +174,7 @@ def table_markdown(results):
 
 
 def samples_markdown(results):
-    """One table per prompt: the four versions' samples side by side."""
+    """One table per prompt: the versions' samples side by side."""
     head = "| " + " | ".join(r["version"] for r in results) + " |"
     rule = "| " + " | ".join("---" for _ in results) + " |"
     parts = []
@@ -190,7 +196,7 @@ def write_report(results, settings, out_root):
     fig = plot_val_losses(results)
     module.atomic_write(png, lambda tmp: fig.savefig(tmp, format="png", dpi=150))
     report = (
-        f"# BabyGPT: the four versions compared\n\nSame budget and seed for all: {budget_line(settings)}.\n\n"
+        f"# BabyGPT: the seven versions compared\n\nSame budget and seed for all: {budget_line(settings)}.\n\n"
         f"![validation loss](compare.png)\n\n{table_markdown(results)}\n\n"
         f"## Samples (temperature {settings['temperature']})\n\n{samples_markdown(results)}\n"
     )
@@ -199,8 +205,8 @@ def write_report(results, settings, out_root):
 
 
 def build_parser():
-    """The scripts' own flags, with their defaults (v4's parser: its Config has every field), plus
-    where the comparison goes. --n-head applies to v4 only."""
+    """The scripts' own flags, with their defaults (v7's parser: its Config has every field), plus
+    where the comparison goes. --n-head applies from v4 on, --n-layer to v7 only."""
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], parents=[VERSIONS[-1].build_parser()], add_help=False,
         conflict_handler="resolve", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
