@@ -50,7 +50,7 @@ class Hyperparameters:
     block_size: int = 32  # context length in characters (T)
     n_embd: int = 64  # embedding size (C)
     n_head: int = 4  # attention heads; must divide n_embd
-    learning_rate: float = 1e-2  # AdamW's learning rate, decayed along a cosine to a tenth
+    learning_rate: float = 5e-3  # AdamW's learning rate, decayed along a cosine to a tenth
     max_iters: int = 5000  # training steps
     eval_interval: int = 500  # steps between evaluations
     eval_iters: int = 50  # batches per split in each evaluation
@@ -280,7 +280,7 @@ def check_config(config):
                 or low < value < math.inf, f"--{f.name.replace('_', '-')} must be finite and "
                 f"greater than {low:g}, not {value}")
     lr, n_head = config.learning_rate, getattr(config, "n_head", 1)
-    require(lr <= 1e30, f"--learning-rate {lr:g} overflows float32 weights; try 1e-2")
+    require(lr <= 1e30, f"--learning-rate {lr:g} overflows float32 weights; try 5e-3")
     require(config.n_embd % n_head == 0, f"n_embd ({config.n_embd}) must be divisible by n_head "
             f"({n_head}): each head gets n_embd // n_head channels; try --n-embd {16 * n_head}")
     require(config.prompt and all(config.prompt), "--prompt must not be empty")
