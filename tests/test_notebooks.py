@@ -1,4 +1,4 @@
-"""The five notebooks run headless, top to bottom, without a cell error (small budget)."""
+"""The eight notebooks run headless, top to bottom, without a cell error (small budget)."""
 
 import os
 from pathlib import Path
@@ -11,10 +11,10 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 
 
-def test_all_five_notebooks_are_here():
+def test_all_eight_notebooks_are_here_in_order():
     assert NAMES == [
-        "01_bigram.ipynb", "02_selfattention.ipynb", "03_head.ipynb",
-        "04_multihead_attention.ipynb", "05_compare_versions.ipynb",
+        "01_bigram.ipynb", "02_selfattention.ipynb", "03_head.ipynb", "04_multihead_attention.ipynb",
+        "05_residual.ipynb", "06_feedforward.ipynb", "07_transformer.ipynb", "08_compare_versions.ipynb",
     ]
 
 
