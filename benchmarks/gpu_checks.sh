@@ -40,39 +40,34 @@ stage_headline() {
     bench --settings default,textbook,gpu --repeat 3 ${BEST:-}
 }
 
-stage_preset() {
+presets() {  # presets SCRIPT SECONDS TARGET PREFIX "name flags"...: each for SECONDS, then time to TARGET
+    local script=$1 seconds=$2 target=$3 prefix=$4 preset name flags
     local common="--dtype ${PRESET_DTYPE:-bfloat16} --eval-iters 10 --prompt 春江"
-    # name and flags: bigger batch, context and width than the defaults, in three steps. The second is
-    # bench_train.py's "gpu" setting: if another one wins, make that setting the winner and rerun headline.
-    local presets=(
-        "b64-t64-c128   --batch-size 64  --block-size 64  --n-embd 128 --n-head 4 --learning-rate 3e-3 --max-iters 20000 --eval-interval 500"
-        "b256-t64-c256  --batch-size 256 --block-size 64  --n-embd 256 --n-head 8 --learning-rate 3e-3 --max-iters 10000 --eval-interval 250"
-        "b512-t128-c384 --batch-size 512 --block-size 128 --n-embd 384 --n-head 8 --learning-rate 2e-3 --max-iters 5000  --eval-interval 100"
-    )
-    for preset in "${presets[@]}"; do
+    shift 4
+    for preset in "$@"; do
         read -r name flags <<<"$preset"
-        echo "## preset $name: $flags $common (Ctrl-C after ${PRESET_SECONDS:-75} s: the run saves and stops)"
-        timeout -s INT "${PRESET_SECONDS:-75}" $py babygpt_v4_multihead_attention.py --out-dir "$runs/preset-$name" \
+        echo "## $prefix $name: $flags $common (Ctrl-C after $seconds s: the run saves and stops)"
+        timeout -s INT "$seconds" $py "$script" --out-dir "$runs/$prefix-$name" \
             --device "$device" $flags $common ${EXTRA:-} 2>&1 | tr '\r' '\n' | grep -E "^step|^error"
     done
-    $py benchmarks/curves.py time-to-loss "$runs"/preset-*/metrics.json --target 4.8
+    $py benchmarks/curves.py time-to-loss "$runs/$prefix"-*/metrics.json --target "$target"
+}
+
+stage_preset() {
+    # v4: bigger batch, context and width than the defaults, in three steps. The second is
+    # bench_train.py's "gpu" setting: if another one wins, make that setting the winner and rerun headline.
+    presets babygpt_v4_multihead_attention.py "${PRESET_SECONDS:-75}" 4.8 preset \
+        "b64-t64-c128   --batch-size 64  --block-size 64  --n-embd 128 --n-head 4 --learning-rate 3e-3 --max-iters 20000 --eval-interval 500" \
+        "b256-t64-c256  --batch-size 256 --block-size 64  --n-embd 256 --n-head 8 --learning-rate 3e-3 --max-iters 10000 --eval-interval 250" \
+        "b512-t128-c384 --batch-size 512 --block-size 128 --n-embd 384 --n-head 8 --learning-rate 2e-3 --max-iters 5000  --eval-interval 100"
 }
 
 stage_preset7() {
-    local common="--dtype ${PRESET_DTYPE:-bfloat16} --eval-iters 10 --prompt 春江"
     # v7: deeper and wider, with a longer context; the lecture's gpt.py trains 6 layers of 384 channels.
-    local presets=(
-        "b64-t128-c256-l6  --batch-size 64  --block-size 128 --n-embd 256 --n-head 8 --n-layer 6 --learning-rate 1e-3 --max-iters 20000 --eval-interval 500"
-        "b64-t256-c384-l6  --batch-size 64  --block-size 256 --n-embd 384 --n-head 6 --n-layer 6 --learning-rate 1e-3 --max-iters 10000 --eval-interval 250"
+    presets babygpt_v7_transformer.py "${PRESET7_SECONDS:-120}" 4.0 preset7 \
+        "b64-t128-c256-l6  --batch-size 64  --block-size 128 --n-embd 256 --n-head 8 --n-layer 6 --learning-rate 1e-3 --max-iters 20000 --eval-interval 500" \
+        "b64-t256-c384-l6  --batch-size 64  --block-size 256 --n-embd 384 --n-head 6 --n-layer 6 --learning-rate 1e-3 --max-iters 10000 --eval-interval 250" \
         "b128-t256-c512-l8 --batch-size 128 --block-size 256 --n-embd 512 --n-head 8 --n-layer 8 --learning-rate 6e-4 --max-iters 5000  --eval-interval 250"
-    )
-    for preset in "${presets[@]}"; do
-        read -r name flags <<<"$preset"
-        echo "## v7 preset $name: $flags $common (Ctrl-C after ${PRESET7_SECONDS:-120} s: the run saves and stops)"
-        timeout -s INT "${PRESET7_SECONDS:-120}" $py babygpt_v7_transformer.py --out-dir "$runs/preset7-$name" \
-            --device "$device" $flags $common ${EXTRA:-} 2>&1 | tr '\r' '\n' | grep -E "^step|^error"
-    done
-    $py benchmarks/curves.py time-to-loss "$runs"/preset7-*/metrics.json --target 4.0
 }
 
 stage_accuracy() {

@@ -293,9 +293,10 @@ def test_same_seed_same_losses_and_samples_on_cpu(tmp_path, capsys):
     assert len(runs[0][0]) == 3  # steps 0, 10, 20
 
 
-def test_a_temperature_too_small_to_sample_from_is_refused(capsys):
-    assert load_script(V4).main([*BASE, "--temperature", "1e-50"]) == 2
-    assert_one_line(capsys.readouterr().err, "--temperature must be", "greater than 0.001", "1e-50")
+def test_a_temperature_too_small_to_sample_from_is_refused(tmp_path):
+    result = run_script(V4, *BASE, "--temperature", "1e-50", "--out-dir", str(tmp_path / "run"))
+    assert result.returncode == 2
+    assert_one_line(result.stderr, "--temperature must be", "greater than 0.001", "1e-50")
 
 
 def test_out_of_memory_on_a_cpu_is_one_line_and_exit_1(tmp_path):
