@@ -165,11 +165,10 @@ def test_one_batch_overfits(script, small_text):
     assert loss.item() < first / 4
 
 
-def test_same_seed_same_history(tmp_path):
-    v4 = load_script("babygpt_v4_multihead_attention")
+def test_same_seed_same_history(script, tmp_path):
     runs = []
     for name in ("a", "b"):
-        _, _, history = v4.train(tiny_config(v4, tmp_path / name))
+        _, _, history = script.train(tiny_config(script, tmp_path / name))
         runs.append([(h["step"], h["train_loss"], h["val_loss"]) for h in history])
     assert runs[0] == runs[1]
     assert [step for step, _, _ in runs[0]] == [0, 10, 20]
