@@ -1,1 +1,1 @@
-"""Helpers around the four scripts: the version comparison and the CJK font for figures."""
+"""Helpers around the seven scripts: the version comparison and the CJK font for figures."""
