@@ -265,7 +265,8 @@ def resolve_out_dir(config):
 
 
 def check_config(config):
-    """Refuse what cannot work, before any time is spent. Returns (device, corpus text)."""
+    """Refuse what cannot work, before any time is spent. Returns (device, corpus text); the
+    text is None for --sample-only without --data, since ckpt.pt holds the vocabulary."""
     for f in dataclasses.fields(config):  # temperature: logits / temperature must not overflow
         value, low = getattr(config, f.name), 1e-3 if f.name == "temperature" else 0
         require(f.type not in (int, float, int | None) or f.name == "seed" or value is None
@@ -276,7 +277,7 @@ def check_config(config):
     require(config.n_embd % n_head == 0, f"n_embd ({config.n_embd}) must be divisible by n_head "
             f"({n_head}): each head gets n_embd // n_head channels; try --n-embd {16 * n_head}")
     require(config.prompt and all(config.prompt), "--prompt must not be empty")
-    if config.sample_only and config.data == Config.data:  # the checkpoint holds the vocabulary
+    if config.sample_only and config.data == Config.data:
         return check_device(config), None
     # The corpus: a relative path is tried from the working directory, then beside this script.
     path, beside_script = Path(config.data).expanduser(), Path(__file__).parent / config.data
@@ -299,6 +300,7 @@ def check_config(config):
 
 
 def check_prompts(config, vocabulary):
+    """Every prompt character must be in the vocabulary: the corpus's, or a checkpoint's."""
     for prompt in config.prompt:
         unknown = [f"{c!r} (U+{ord(c):04X})" for c in dict.fromkeys(prompt) if c not in vocabulary]
         require(not unknown, f"--prompt {prompt!r}: not in the vocabulary, the corpus never uses: "

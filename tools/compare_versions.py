@@ -1,6 +1,6 @@
 """Train the seven BabyGPT versions with the same budget and seed, and compare them.
 
-    python tools/compare_versions.py                  # the scripts' own defaults (several minutes on a CPU)
+    python tools/compare_versions.py                  # the scripts' own defaults (about 12 minutes on a 2-core CPU)
     python tools/compare_versions.py --max-iters 500  # a quicker look
     python tools/compare_versions.py --help           # every flag
 
