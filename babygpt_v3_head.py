@@ -16,17 +16,16 @@ Run it:
 
 import argparse
 import contextlib
-import dataclasses
-import inspect
 import json
 import math
+import os
 import pickle
-import re
 import signal
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -39,32 +38,38 @@ VERSION = "v3"
 CONCEPT = "self-attention head"
 
 
-@dataclasses.dataclass
+def option(default, help, choices=None):
+    """A Config field with its --help text and, where only some values make sense, the choices."""
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
+@dataclass
 class Hyperparameters:
     """The numbers that shape the model and its training: the same defaults in every version."""
-    batch_size: int = 16  # sequences per training step (B)
-    block_size: int = 32  # context length in characters (T)
-    n_embd: int = 64  # embedding size (C)
-    learning_rate: float = 5e-3  # AdamW's learning rate, decayed along a cosine to a tenth
-    max_iters: int = 5000  # training steps
-    eval_interval: int = 500  # steps between evaluations
-    eval_iters: int = 50  # batches per split in each evaluation
+    batch_size: int = option(16, "sequences per training step (B)")
+    block_size: int = option(32, "context length in characters (T)")
+    n_embd: int = option(64, "embedding size (C)")
+    learning_rate: float = option(5e-3, "AdamW's learning rate, decayed along a cosine to a tenth")
+    max_iters: int = option(5000, "training steps")
+    eval_interval: int = option(500, "steps between evaluations")
+    eval_iters: int = option(50, "batches per split in each evaluation")
 
 
-@dataclasses.dataclass
+@dataclass
 class Config(Hyperparameters):
     """The hyperparameters, plus where the data comes from and what to do with the results."""
-    data: str = "data/songci.txt"  # UTF-8 corpus; a relative path is also tried beside the script
-    device: str = "auto"  # auto picks cuda, then mps, then cpu
-    seed: int = 1337  # random seed for weights, batches and sampling
-    prompt: tuple[str, ...] = ("春江", "明月", "往事")  # a sample's opening; repeat for more
-    max_new_tokens: int = 100  # characters to generate after each prompt
-    temperature: float = 1.0  # below 1: safer choices, above 1: wilder ones (at least 0.001)
-    top_k: int | None = None  # sample only from the k likeliest characters
-    out_dir: str = ""  # for ckpt.pt, metrics.json, loss.png, samples.txt; "" means runs/<script>
-    sample_only: bool = False  # skip training: load ckpt.pt from --out-dir and generate
-    dtype: str = "float32"  # tf32: faster CUDA matmuls, rounded inputs; bfloat16: autocast (GPU)
-    compile: bool = False  # torch.compile the model: a slow first step, then faster ones (GPU)
+    data: str = option("data/songci.txt", "UTF-8 corpus; also looked for beside this script")
+    device: str = option("auto", "auto: cuda, then mps, then cpu", ["auto", "cuda", "mps", "cpu"])
+    seed: int = option(1337, "random seed for weights, batches and sampling")
+    prompt: tuple[str, ...] = option(("春江", "明月", "往事"), "a sample's opening (repeat)")
+    max_new_tokens: int = option(100, "characters to generate after each prompt")
+    temperature: float = option(1.0, "over 0.001; below 1: safer choices, above 1: wilder ones")
+    top_k: int | None = option(None, "sample only from the k likeliest characters")
+    out_dir: str = option("", "for ckpt.pt, metrics.json, loss.png, samples.txt; '': runs/<script>")
+    sample_only: bool = option(False, "skip training: load ckpt.pt from --out-dir and generate")
+    dtype: str = option("float32", "tf32: faster CUDA matmuls; bfloat16: autocast",
+                        ["float32", "tf32", "bfloat16"])
+    compile: bool = option(False, "torch.compile the model: a slow first step, then faster ones")
 
 
 class Head(nn.Module):
@@ -134,7 +139,7 @@ class BabyGPT(nn.Module):
         return idx
 
 
-# ---- Training and generation: the same text in every version (tests/test_harness_identity.py)
+# ---- Training and generation: the same text in every version (written by tools/sync_harness.py)
 
 class Tokenizer:
     """Character level: every distinct character of the corpus is one token id."""
@@ -161,53 +166,75 @@ def get_batch(data, batch_size, block_size, generator=None):
 
 @torch.no_grad()
 def estimate_loss(model, splits, config):
-    """Mean loss on the same (seeded) eval_iters * batch_size windows of each split, in chunks."""
+    """The mean loss over eval_iters batches of each split. The batches come from a generator
+    seeded the same way at every evaluation: two evaluations differ only because the model did."""
     model.eval()
-    means = {}
+    out = {}
     for name, data in splits.items():
-        chunk = max(1, (128 if data.device.type == "cpu" else 16384) // config.block_size)
         generator = torch.Generator(device=data.device).manual_seed(config.seed)
-        x, y = get_batch(data, config.eval_iters * config.batch_size, config.block_size, generator)
-        total = sum(model(xc, yc)[1] * len(xc) for xc, yc in zip(x.split(chunk), y.split(chunk)))
-        means[name] = total / len(x)  # (): left on the device; .item() below waits for it once
+        losses = torch.zeros(config.eval_iters, device=data.device)
+        for k in range(config.eval_iters):
+            xb, yb = get_batch(data, config.batch_size, config.block_size, generator)
+            _, loss = model(xb, yb)
+            losses[k] = loss  # stays on the device: no waiting for the GPU batch by batch
+        out[name] = losses.mean().item()
     model.train()
-    return {name: mean.item() for name, mean in means.items()}
+    return out
 
 
-def train(config, should_stop=lambda: False):
+def choose_device(name):
+    """--device auto: an NVIDIA GPU (cuda) if there is one, else Apple's GPU (mps), else the CPU."""
+    if name != "auto":
+        return name
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def train(config):
     """Train a fresh BabyGPT on config.data. Returns (model, tokenizer, the evaluations)."""
-    device, text = check_config(config)  # plumbing: the corpus, and --device auto resolved
+    check_config(config)  # plumbing: refuse impossible settings before any time is spent
+    text = read_corpus(config)  # the corpus: all its ci in one string (plumbing: checked)
     tokenizer = Tokenizer(text)
-    data = torch.tensor(tokenizer.encode(text), dtype=torch.long, device=device)  # (N,)
+    data = torch.tensor(tokenizer.encode(text), dtype=torch.long)  # (N,): every character's id
     n = int(0.9 * len(data))  # the first 90% to train on, the last 10% to check generalisation
-    splits = {"train": data[:n], "val": data[n:]}
+    device = choose_device(config.device)
+    splits = {"train": data[:n].to(device), "val": data[n:].to(device)}  # batches are cut there
 
     torch.manual_seed(config.seed)
     model = BabyGPT(config, tokenizer.vocab_size).to(device)
+    if config.compile:
+        model.compile()  # in place: the state_dict keeps its names, so checkpoints stay plain
     # fused: the whole AdamW update in one kernel per step, not a dozen passes over every tensor.
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, fused=True)
     # Cosine decay to a tenth of the learning rate: big steps early, small ones to settle.
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, config.max_iters, eta_min=config.learning_rate / 10)
-    run = Run(config, model, tokenizer, len(text), VERSION, CONCEPT)  # plumbing: --dtype, saving
+    # --dtype bfloat16: the forward pass in bfloat16 where torch deems it safe. --dtype tf32:
+    # CUDA matmuls round their inputs to 10 bits, for this run only (put back below).
+    autocast = torch.autocast(device, torch.bfloat16, enabled=config.dtype == "bfloat16")
+    users_precision = torch.get_float32_matmul_precision()
+    if config.dtype == "tf32":
+        torch.set_float32_matmul_precision("high")
+    log = TrainingLog(config, model, tokenizer, device, VERSION, CONCEPT)  # plumbing: the records
 
-    with run:  # at the end, also on an error: closes the progress bar, undoes --dtype tf32
-        for step in range(config.max_iters + 1):  # step: the number of updates made so far
-            done = step == config.max_iters or should_stop()  # should_stop: Ctrl-C was pressed
-            if step % config.eval_interval == 0 or done:
-                with run.autocast:  # evaluation: print the losses, save the run's files
-                    run.evaluation(step, estimate_loss(model, splits, config))
-            if done:
-                break
-            xb, yb = get_batch(splits["train"], config.batch_size, config.block_size)  # 1. batch
-            with run.autocast:  # bfloat16 arithmetic with --dtype bfloat16; otherwise no change
-                _, loss = model(xb, yb)  # 2. forward: the mean cross-entropy, a scalar
-            optimizer.zero_grad(set_to_none=True)  # 3. clear the previous step's gradients
-            loss.backward()  # 4. backward: the loss's gradient for every parameter
-            optimizer.step()  # 5. step: AdamW moves every parameter against its gradient
-            schedule.step()  # the learning rate for the next step
-            run.bar.update()
-    return model, tokenizer, run.history
+    for step in tqdm(range(config.max_iters), desc=VERSION, disable=None):  # a bar in terminals
+        if step % config.eval_interval == 0:
+            log.evaluation(step, estimate_loss(model, splits, config))  # print; save ckpt.pt
+        xb, yb = get_batch(splits["train"], config.batch_size, config.block_size)  # 1. a batch
+        with autocast:
+            _, loss = model(xb, yb)  # 2. forward: the mean cross-entropy, a scalar
+        optimizer.zero_grad(set_to_none=True)  # 3. clear the previous step's gradients
+        loss.backward()  # 4. backward: the loss's gradient for every parameter
+        optimizer.step()  # 5. step: AdamW moves every parameter against its gradient
+        schedule.step()  # the learning rate for the next step
+        if ctrl_c.is_set():  # plumbing: Ctrl-C was pressed; stop after this step, and save
+            break
+    log.evaluation(step + 1, estimate_loss(model, splits, config))  # after step + 1 updates
+    torch.set_float32_matmul_precision(users_precision)
+    return model, tokenizer, log.history
 
 
 def write_samples(model, tokenizer, config):
@@ -228,8 +255,9 @@ def write_samples(model, tokenizer, config):
 # Ctrl-C and the command line: none of it changes what the model learns.
 # ==============================================================================================
 
-CHOICES = {"device": ["auto", "cuda", "mps", "cpu"], "dtype": ["float32", "tf32", "bfloat16"]}
 SAMPLE_SEPARATOR = "\n" + "=" * 40 + "\n"  # between samples in samples.txt (a ci has blank lines)
+# Set by main()'s Ctrl-C handler; train() reads it after every step.
+ctrl_c = threading.Event()
 
 
 class BabyGPTError(Exception):
@@ -245,35 +273,88 @@ def require(ok, message, status=2):
         raise BabyGPTError(message, status)
 
 
-def resolve_out_dir(config):
-    here = Path(__file__).resolve()
-    return Path(config.out_dir).expanduser() if config.out_dir else here.parent / "runs" / here.stem
+def flag(name):
+    """The command-line flag of a Config field: block_size -> --block-size."""
+    return "--" + name.replace("_", "-")
 
+
+def resolve_out_dir(config):
+    """--out-dir, or runs/<this script's name> beside this script."""
+    if config.out_dir:
+        return Path(config.out_dir).expanduser()
+    here = Path(__file__).resolve()
+    return here.parent / "runs" / here.stem
+
+
+# ---- Checking the settings, the corpus and the device
 
 def check_config(config):
-    """Refuse what cannot work, before any time is spent. Returns (device, corpus text); the
-    text is None for --sample-only without --data, since ckpt.pt holds the vocabulary."""
-    for f in dataclasses.fields(config):  # temperature: logits / temperature must not overflow
-        value, low = getattr(config, f.name), 1e-3 if f.name == "temperature" else 0
-        require(f.type not in (int, float, int | None) or f.name == "seed" or value is None
-                or low < value < math.inf, f"--{f.name.replace('_', '-')} must be finite and "
-                f"greater than {low:g}, not {value}")
-    lr, n_head = config.learning_rate, getattr(config, "n_head", 1)
-    require(lr <= 1e30, f"--learning-rate {lr:g} overflows float32 weights; try 5e-3")
-    require(config.n_embd % n_head == 0, f"n_embd ({config.n_embd}) must be divisible by n_head "
-            f"({n_head}): each head gets n_embd // n_head channels; try --n-embd {16 * n_head}")
+    """Refuse settings that cannot work, each with a one-line reason, before any time is spent."""
+    for hyperparameter in fields(Hyperparameters):  # sizes, counts and the learning rate
+        value = getattr(config, hyperparameter.name)
+        require(0 < value < math.inf,
+                f"{flag(hyperparameter.name)} must be finite and greater than 0, not {value}")
+    require(config.learning_rate <= 1e30,
+            f"--learning-rate {config.learning_rate:g} overflows float32 weights; try 5e-3")
+    check_model_sizes(config)
+    require(config.max_new_tokens > 0,
+            f"--max-new-tokens must be greater than 0, not {config.max_new_tokens}")
+    # logits / temperature must not overflow: below 0.001 the scores leave float32's range.
+    require(1e-3 < config.temperature < math.inf,
+            f"--temperature must be finite and greater than 0.001, not {config.temperature}")
+    require(config.top_k is None or config.top_k > 0,
+            f"--top-k must be greater than 0, not {config.top_k}")
     require(config.prompt and all(config.prompt), "--prompt must not be empty")
-    if config.sample_only and config.data == Config.data:
-        return check_device(config), None
-    # The corpus: a relative path is tried from the working directory, then beside this script.
-    path, beside_script = Path(config.data).expanduser(), Path(__file__).parent / config.data
-    path = beside_script if not path.exists() and beside_script.exists() else path
+    check_device(config)
+    check_out_dir(config)
+
+
+def check_model_sizes(config):
+    """Can BabyGPT be built at these sizes? Asked on the meta device, which allocates nothing. The
+    model raises ValueError for sizes it cannot use (from v4 on: n_head must divide n_embd)."""
+    try:
+        with torch.device("meta"):
+            BabyGPT(config, vocab_size=1)
+    except ValueError as err:
+        raise BabyGPTError(f"{err}; choose other sizes (see --help)") from None
+
+
+def check_device(config):
+    device = choose_device(config.device)
+    if device == "cuda":
+        require(torch.cuda.is_available(), f"--device cuda is not available: this torch "
+                f"({torch.__version__}) sees no CUDA GPU here; use --device auto")
+        require(config.dtype != "bfloat16" or torch.cuda.is_bf16_supported(), "--dtype bfloat16: "
+                "this GPU does not support bfloat16; use --dtype float32 or tf32")
+    if device == "mps":
+        require(torch.backends.mps.is_available(), f"--device mps is not available: this torch "
+                f"({torch.__version__}) sees no Apple MPS here; use --device auto")
+
+
+def check_out_dir(config):
+    out_dir = resolve_out_dir(config)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out_dir).close()  # can this process write there?
+    except OSError as err:
+        raise BabyGPTError(f"cannot write to --out-dir {out_dir}: {err.strerror}") from None
+
+
+def read_corpus(config):
+    """The text of --data, checked: readable, UTF-8, not empty, long enough for --block-size, and
+    using every --prompt character. A relative path is tried from the working directory, then
+    beside this script, so the script finds data/songci.txt wherever it is run from."""
+    path = Path(config.data).expanduser()
+    beside_script = Path(__file__).parent / config.data
+    if not path.exists() and beside_script.exists():
+        path = beside_script
     try:
         raw = path.read_bytes()
-        text = raw.decode("utf-8")
     except OSError as err:  # missing, a directory, not readable
         raise BabyGPTError(f"cannot read the corpus --data {path}: {err.strerror} (the corpus "
                            "comes with the project; data/prepare.py rebuilds it)") from None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise BabyGPTError(f"{path} is not UTF-8: the byte 0x{raw[err.start]:02x} at offset "
                            f"{err.start} cannot be decoded; save the file as UTF-8") from None
@@ -282,7 +363,7 @@ def check_config(config):
     n_val = len(text) - int(0.9 * len(text))  # the smaller split, as train() makes it
     require(n_val > config.block_size, f"the val split has {n_val} characters, too few for "
             f"--block-size {config.block_size}; use a longer corpus or a smaller block")
-    return check_device(config), text
+    return text
 
 
 def check_prompts(config, vocabulary):
@@ -293,90 +374,86 @@ def check_prompts(config, vocabulary):
                 f"{', '.join(unknown)}; choose characters from the corpus")
 
 
-def check_device(config):
-    """Can this process write to --out-dir, and use --device and --dtype? Returns the device."""
-    try:
-        (out_dir := resolve_out_dir(config)).mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=out_dir).close()  # can this process write there?
-    except OSError as err:
-        raise BabyGPTError(f"cannot write to --out-dir {out_dir}: {err.strerror}") from None
-    found = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available(), "cpu": 1}
-    device = next(d for d in found if found[d]) if config.device == "auto" else config.device
-    require(found[device], f"--device {device} is not available: this torch ({torch.__version__}) "
-            f"sees no {'CUDA GPU' if device == 'cuda' else 'Apple MPS'} here; use --device auto")
-    require(config.dtype != "bfloat16" or device != "cuda" or torch.cuda.is_bf16_supported(),
-            "--dtype bfloat16: this GPU does not support bfloat16; use --dtype float32 or tf32")
-    return device
+# ---- What a run writes: each evaluation's line and files, written atomically
 
+class TrainingLog:
+    """train()'s records: a header, then at each evaluation a line on the terminal and, in
+    --out-dir, the model (ckpt.pt), every evaluation so far (metrics.json) and their plot."""
 
-class Run(contextlib.AbstractContextManager):
-    """For train(): --dtype, --compile, a progress bar (in terminals), each evaluation's output."""
-
-    def __init__(self, config, model, tokenizer, n_chars, version, concept):
+    def __init__(self, config, model, tokenizer, device, version, concept):
         self.config, self.model, self.chars = config, model, "".join(tokenizer.chars)
+        self.out_dir = resolve_out_dir(config)
         self.title = f"BabyGPT {version}: {concept}"
-        self.out_dir, self.history, self.start = resolve_out_dir(config), [], time.perf_counter()
-        device = next(model.parameters()).device.type
-        if config.dtype == "tf32":  # only when asked, until __exit__: TF32 (10-bit) matmul inputs
-            self.precision = torch.get_float32_matmul_precision()
-            torch.set_float32_matmul_precision("high")
-        self.autocast = torch.autocast(device, torch.bfloat16, enabled=config.dtype == "bfloat16")
-        if config.compile:
-            model.compile()  # in place: the state_dict keeps its names, so checkpoints stay plain
+        self.history = []
+        self.start = time.perf_counter()
         n_params = sum(p.numel() for p in model.parameters())
-        self.about = {"version": version, "config": dataclasses.asdict(config), "device": device,
+        self.about = {"version": version, "config": asdict(config), "device": device,
                       "torch": str(torch.__version__), "parameters": n_params}
-        print(f"{self.title} | device {device} | torch {torch.__version__}\ncorpus "
-              f"{config.data}: {n_chars:,} characters, vocabulary {tokenizer.vocab_size:,} | "
-              f"parameters {n_params:,}\nckpt.pt, metrics.json, loss.png go to {self.out_dir}")
-        self.bar = tqdm(total=config.max_iters, desc=version, unit="step", disable=None)
-
-    def __exit__(self, *exc):
-        self.bar.close()
-        if self.config.dtype == "tf32":
-            torch.set_float32_matmul_precision(self.precision)
+        print(f"{self.title} | device {device} | torch {torch.__version__}")
+        print(f"corpus {config.data}: vocabulary {tokenizer.vocab_size:,} | "
+              f"parameters {n_params:,}")
+        print(f"ckpt.pt, metrics.json, loss.png go to {self.out_dir}")
 
     def evaluation(self, step, losses):
-        lr, ckpt = self.config.learning_rate, self.out_dir / "ckpt.pt"
-        require(all(math.isfinite(loss) for loss in losses.values()), f"the loss became "
-                f"{losses['train']} by step {step}: the learning rate ({lr:g}) is probably too "
-                f"high; try --learning-rate {lr / 10:g}. The last good checkpoint is {ckpt}", 1)
-        wall = time.perf_counter() - self.start
+        """Print the losses after `step` updates; save the model, the history and the plot."""
+        lr = self.config.learning_rate
+        require(math.isfinite(losses["train"]) and math.isfinite(losses["val"]),
+                f"the loss became {losses['train']} by step {step}: the learning rate ({lr:g}) "
+                f"is probably too high; try --learning-rate {lr / 10:g}. The last good checkpoint "
+                f"is {self.out_dir / 'ckpt.pt'}", status=1)
+        elapsed = time.perf_counter() - self.start
         tqdm.write(f"step {step:>6} | train {losses['train']:.4f} | val {losses['val']:.4f} | "
-                   f"{wall:7.1f}s")
+                   f"{elapsed:7.1f}s")
         self.history.append({"step": step, "train_loss": losses["train"],
-                             "val_loss": losses["val"], "elapsed": wall})
-        state = {**self.about, "step": step, "chars": self.chars, "model": self.model.state_dict()}
-        atomic_write(ckpt, lambda tmp: torch.save(state, tmp))  # tensors and plain types only
+                             "val_loss": losses["val"], "elapsed": elapsed})
+        checkpoint = {**self.about, "step": step, "chars": self.chars,
+                      "model": self.model.state_dict()}  # tensors and plain types only
+        with atomic_path(self.out_dir / "ckpt.pt") as tmp:
+            torch.save(checkpoint, tmp)
         tokens = step * self.config.batch_size * self.config.block_size
-        final = {**self.history[-1], "wall_seconds": wall, "tokens_per_second": tokens / wall,
+        final = {**self.history[-1], "wall_seconds": elapsed, "tokens_per_second": tokens / elapsed,
                  "interrupted": step < self.config.max_iters}
         metrics = {**self.about, "history": self.history, "final": final}
-        text = json.dumps(metrics, ensure_ascii=False, indent=2) + "\n"
-        atomic_write(self.out_dir / "metrics.json", lambda tmp: tmp.write_text(text, "utf-8"))
-        fig = Figure(figsize=(7, 4), layout="constrained")  # not pyplot: no GUI, no global state
+        write_text(self.out_dir / "metrics.json", json.dumps(metrics, ensure_ascii=False, indent=2))
+        with atomic_path(self.out_dir / "loss.png") as tmp:
+            self.plot().savefig(tmp, format="png", dpi=150)
+
+    def plot(self):
+        """Train and val loss against step. A Figure, not pyplot: no window, no global state."""
+        fig = Figure(figsize=(7, 4), layout="constrained")
         ax = fig.add_subplot(title=self.title, xlabel="step", ylabel="cross-entropy loss (nats)")
-        ax.plot([h["step"] for h in self.history], [(h["train_loss"], h["val_loss"])
-                for h in self.history], marker=".", label=["train", "val"])
+        steps = [h["step"] for h in self.history]
+        ax.plot(steps, [h["train_loss"] for h in self.history], marker=".", label="train")
+        ax.plot(steps, [h["val_loss"] for h in self.history], marker=".", label="val")
         ax.legend()
-        atomic_write(self.out_dir / "loss.png", lambda tmp: fig.savefig(tmp, format="png", dpi=150))
+        return fig
 
 
-def atomic_write(path, write):
-    """write(tmp) then rename tmp over path, so a crash never leaves a half-written file."""
-    tmp = path.with_name(path.name + ".tmp")
+@contextlib.contextmanager
+def atomic_path(path):
+    """A temporary name beside path to write to; it replaces path only once the write has
+    succeeded, so a crash or a full disk never leaves a half-written file behind."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one name per process
     try:
-        write(tmp)
-        tmp.replace(path)
+        yield tmp
+        os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
+def write_text(path, text):
+    with atomic_path(path) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
+
+
+# ---- --sample-only: the model back from ckpt.pt
+
 def load_checkpoint(config):
-    """For --sample-only: the model saved in --out-dir, checked. Returns (model, tokenizer)."""
-    device, text = check_config(config)  # text: None unless --data was given
+    """The model saved in --out-dir, checked. Returns (model, tokenizer)."""
+    check_config(config)
     path = resolve_out_dir(config) / "ckpt.pt"
     require(path.is_file(), f"--sample-only: no checkpoint at {path}; train first or set --out-dir")
+    device = choose_device(config.device)
     try:
         state = torch.load(path, map_location=device, weights_only=True)  # never runs code
     except pickle.UnpicklingError:  # how weights_only refuses anything but tensors and plain types
@@ -387,65 +464,83 @@ def load_checkpoint(config):
     version = state.get("version") if isinstance(state, dict) else None
     require(version == VERSION, f"{path} is not a BabyGPT {VERSION} checkpoint (it was written by "
             f"{version or 'another program'}); use another --out-dir")
-    require(text is None or state.get("chars") == "".join(Tokenizer(text).chars), f"{path} was "
-            f"trained on another vocabulary than {config.data}; give no --data, or the one it used")
+    if config.data != Config.data:  # a corpus given on purpose must be the one it learned from
+        corpus_chars = "".join(Tokenizer(read_corpus(config)).chars)
+        require(state.get("chars") == corpus_chars, f"{path} was trained on another vocabulary "
+                f"than {config.data}; give no --data, or the one it used")
     try:
         tokenizer = Tokenizer(state["chars"])  # the vocabulary it was trained with, as saved
         model = BabyGPT(Config(**state["config"]), tokenizer.vocab_size).to(device)
         model.load_state_dict(state["model"])
-    except (KeyError, TypeError, RuntimeError) as err:  # fields, keys or shapes this model lacks
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:  # fields or shapes it lacks
         raise BabyGPTError(f"{path} does not fit this script's model ({err!r:.80})") from None
     check_prompts(config, tokenizer.chars)
     print(f"BabyGPT {VERSION}: {CONCEPT} | loaded step {state['step']} from {path}")
     return model, tokenizer
 
 
+# ---- The command line
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line on stderr (argparse's own also prints the usage)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser():
-    """One flag per Config field; its help is the field's comment, so it is written only once."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.error = lambda message: parser.exit(2, f"{parser.prog}: error: {message} (see --help)\n")
-    source = "".join(inspect.getsource(c) for c in Config.__mro__ if dataclasses.is_dataclass(c))
-    helps = dict(re.findall(r"^ +(\w+):[^#\n]*# *(.+)$", source, re.MULTILINE))
-    for f in dataclasses.fields(Config):
-        kwargs = {"help": helps[f.name], "default": f.default}
-        if f.type is bool:
-            kwargs["action"] = "store_true"
-        elif f.name == "prompt":  # repeatable; when absent, Config's default (SUPPRESS: not None)
-            kwargs.update(action="append", default=argparse.SUPPRESS,
-                          help=f"{helps[f.name]} (default: {' '.join(f.default)})")
-        else:
-            kwargs.update(type=int if f.name == "top_k" else f.type, choices=CHOICES.get(f.name))
-        parser.add_argument("--" + f.name.replace("_", "-"), **kwargs)
+    """One flag per Config field, with the field's help and default: block_size -> --block-size."""
+    parser = OneLineErrorParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    for option in fields(Config):
+        name, default, text = flag(option.name), option.default, option.metadata["help"]
+        if option.name == "prompt":  # repeatable; when absent, Config's default (not None)
+            parser.add_argument(name, action="append", default=argparse.SUPPRESS,
+                                help=f"{text} (default: {' '.join(default)})")
+        elif option.name == "top_k":  # an int, or None for no limit
+            parser.add_argument(name, type=int, default=None, help=text)
+        elif isinstance(default, bool):  # a switch: off unless given
+            parser.add_argument(name, action="store_true", help=text)
+        else:  # parsed as the type of its default: int, float or str
+            parser.add_argument(name, type=type(default), default=default, help=text,
+                                choices=option.metadata["choices"])
     return parser
+
+
+def on_ctrl_c(signum, frame):
+    """The first Ctrl-C asks train() to stop after this step and save; a second aborts at once."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    ctrl_c.set()
+    tqdm.write("Ctrl-C: finishing this step, then saving (press Ctrl-C again to abort at once)")
+
+
+def is_out_of_memory(err):
+    """CUDA and MPS raise torch.OutOfMemoryError; the CPU allocator raises a plain RuntimeError
+    whose words are the only sign."""
+    return isinstance(err, torch.OutOfMemoryError) or "can't allocate memory" in str(err)
 
 
 def main(argv=None):
     config = Config(**vars(build_parser().parse_args(argv)))
-    out_dir, stop = resolve_out_dir(config), threading.Event()
-
-    def on_ctrl_c(signum, frame):  # stop training after this step; a second Ctrl-C aborts at once
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        stop.set()
-        tqdm.write("Ctrl-C: finishing this step, then saving (press Ctrl-C again to abort at once)")
+    out_dir = resolve_out_dir(config)
+    ctrl_c.clear()
     previous_handler = signal.signal(signal.SIGINT, on_ctrl_c)
     try:
         if config.sample_only:
             model, tokenizer = load_checkpoint(config)
         else:
-            model, tokenizer, _ = train(config, should_stop=stop.is_set)
+            model, tokenizer, _ = train(config)
         samples = write_samples(model, tokenizer, config)
-        text = SAMPLE_SEPARATOR.join(samples) + "\n"
-        atomic_write(out_dir / "samples.txt", lambda tmp: tmp.write_text(text, "utf-8"))
+        write_text(out_dir / "samples.txt", SAMPLE_SEPARATOR.join(samples))
         print("".join(f"\n{sample}\n" for sample in samples) + f"\nsamples.txt saved in {out_dir}")
-        return 130 if stop.is_set() else 0
+        return 130 if ctrl_c.is_set() else 0
     except BabyGPTError as err:
         message, status = err, err.status
-    except RuntimeError as err:  # torch.OutOfMemoryError on CUDA; on a CPU only the words say it
-        if "out of memory" not in str(err) and "can't allocate memory" not in str(err):
+    except RuntimeError as err:
+        if not is_out_of_memory(err):
             raise  # a bug: keep its traceback
-        message, status = ("out of memory: use smaller --batch-size, --block-size or --eval-iters "
-                           "(the logits alone hold batch x block x vocabulary numbers)", 1)
+        message, status = ("out of memory: use a smaller --batch-size or --block-size (the logits "
+                           "alone hold batch x block x vocabulary numbers)", 1)
     except OSError as err:  # e.g. the disk filled up while saving
         message, status = f"{err}; check the free space and permissions of --out-dir", 1
     except KeyboardInterrupt:  # a second Ctrl-C, or one while sampling: what was saved stays saved

@@ -9,11 +9,13 @@ the same data, in this one process, one run after the other:
   textbook  the lecture-style loop (below): batches stacked from Python slices on the CPU, then
             copied to the device; loss.item() every step; an evaluation that calls .item() per batch.
 
-Each run is timed from the inside without splitting its loop: both loops call a clock once per
-step (train() calls its should_stop argument there), and the clock marks the time every few steps,
-synchronising the device only at those marks. Measured: the median milliseconds per step over
-the marked stretches that hold no evaluation (after a warm-up), tokens per second, peak memory,
-and the run's end-to-end wall time with all its evaluations. Each repeat runs the two loops back
+The textbook loop is timed from the inside: it calls a clock once per step, which marks the time
+every few steps, synchronising the device only at those marks. train() is not changed for the
+benchmark: its time per step comes from the `elapsed` that each evaluation records (history in
+metrics.json), less the cost of one evaluation with its saving, measured on the trained model
+afterwards. Measured: the median milliseconds per step (over the clock's stretches that hold no
+evaluation, or over train()'s evaluation intervals after the first), tokens per second, peak
+memory, and the run's end-to-end wall time with all its evaluations. Each repeat runs the two loops back
 to back, in alternating order; the ratios are medians over the repeats of each repeat's own ratio.
 
     python benchmarks/bench_train.py --quick                       # under a minute on a laptop CPU
@@ -123,12 +125,38 @@ def textbook_train(module, config, device, clock):
 # The harness: the scripts' own train(), whole
 # ----------------------------------------------------------------------------------------------
 
-def harness_train(module, config, device, clock):
+def harness_train(module, config, device):
+    """train() whole; returns its history, its wall time, and what one evaluation costs."""
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()), \
             contextlib.redirect_stderr(io.StringIO()):  # silence the progress bar
-        # train() calls should_stop once per step, before that step: the clock's only way in.
-        _, _, history = module.train(dataclasses.replace(config, device=device, out_dir=tmp), should_stop=clock)
-    return history[-1]["val_loss"]
+        config = dataclasses.replace(config, device=device, out_dir=tmp)
+        start = time.perf_counter()
+        model, tokenizer, history = module.train(config)  # its last evaluation's .item() synced
+        wall = time.perf_counter() - start
+        return history, wall, evaluation_seconds(module, model, tokenizer, config)
+
+
+def evaluation_seconds(module, model, tokenizer, config, repeats=3):
+    """What one of train()'s evaluations costs: estimate_loss, then the log's line and files."""
+    data = torch.tensor(tokenizer.encode(module.read_corpus(config)), dtype=torch.long)
+    n = int(0.9 * len(data))
+    device = module.choose_device(config.device)
+    splits = {"train": data[:n].to(device), "val": data[n:].to(device)}  # as train() splits it
+    log = module.TrainingLog(config, model, tokenizer, device, module.VERSION, module.CONCEPT)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        log.evaluation(config.max_iters, module.estimate_loss(model, splits, config))  # .item(): synced
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def harness_ms_per_step(history, eval_seconds):
+    """Median over train()'s evaluation intervals (the first left out: it warms up) of the time
+    per step, the evaluation that ends each interval taken off."""
+    intervals = [((b["elapsed"] - a["elapsed"] - eval_seconds) * 1e3 / (b["step"] - a["step"]))
+                 for a, b in zip(history[1:], history[2:])]
+    return statistics.median(intervals) if intervals else float("nan")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -205,12 +233,15 @@ def run_end_to_end(loop, module, config, device, quick):
     with PeakMemory(device) as memory:
         sync(device)
         start = time.perf_counter()
-        val = (harness_train if loop == "harness" else textbook_train)(module, config, device, clock)
-        sync(device)
-        wall = time.perf_counter() - start
-    if loop == "harness":  # train() evaluates before the steps 0, eval_interval, ... (and after the last)
-        ms = clock.ms_per_step(lambda step: step % config.eval_interval == 0)
-    else:  # the textbook loop also evaluates before its last step
+        if loop == "harness":
+            history, wall, eval_seconds = harness_train(module, config, device)
+        else:
+            val = textbook_train(module, config, device, clock)
+            sync(device)
+            wall = time.perf_counter() - start
+    if loop == "harness":
+        ms, val = harness_ms_per_step(history, eval_seconds), history[-1]["val_loss"]
+    else:  # the textbook loop evaluates before the steps 0, eval_interval, ... and before its last
         ms = clock.ms_per_step(lambda step: step % config.eval_interval == 0 or step == config.max_iters - 1)
     return {"ms": ms, "wall": wall, "val": val, "peak": memory.peak}
 

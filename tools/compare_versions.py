@@ -78,8 +78,8 @@ def check_all(settings, out_root):
     """Refuse bad settings before any training, not after three versions have trained.
     Returns the corpus text (the same for every version)."""
     for module in VERSIONS:
-        _, text = module.check_config(make_config(module, settings, out_root))  # n_embd % n_head
-    return text
+        module.check_config(make_config(module, settings, out_root))  # v4 on: n_embd % n_head
+    return VERSIONS[0].read_corpus(make_config(VERSIONS[0], settings, out_root))
 
 
 def train_all(settings, out_root):
@@ -92,10 +92,7 @@ def train_all(settings, out_root):
         samples = module.write_samples(model, tokenizer, config)
         lengths = clause_lengths(generated_text(model, tokenizer, config))
         out_dir = Path(config.out_dir)
-        module.atomic_write(
-            out_dir / "samples.txt",
-            lambda tmp: tmp.write_text(module.SAMPLE_SEPARATOR.join(samples) + "\n", encoding="utf-8"),
-        )
+        module.write_text(out_dir / "samples.txt", module.SAMPLE_SEPARATOR.join(samples))
         metrics = json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
         results.append({
             "version": module.VERSION, "concept": module.CONCEPT, "history": history,
@@ -194,24 +191,24 @@ def write_report(results, settings, out_root):
     png, md = out_root / "compare.png", out_root / "compare.md"
     module = VERSIONS[0]  # the harness is the same in every script
     fig = plot_val_losses(results)
-    module.atomic_write(png, lambda tmp: fig.savefig(tmp, format="png", dpi=150))
+    with module.atomic_path(png) as tmp:
+        fig.savefig(tmp, format="png", dpi=150)
     report = (
         f"# BabyGPT: the seven versions compared\n\nSame budget and seed for all: {budget_line(settings)}.\n\n"
         f"![validation loss](compare.png)\n\n{table_markdown(results)}\n\n"
         f"## Samples (temperature {settings['temperature']})\n\n{samples_markdown(results)}\n"
     )
-    module.atomic_write(md, lambda tmp: tmp.write_text(report, encoding="utf-8"))
+    module.write_text(md, report.rstrip("\n"))
     return png, md
 
 
 def build_parser():
     """The scripts' own flags, with their defaults (v7's parser: its Config has every field), plus
     where the comparison goes. --n-head applies from v4 on, --n-layer to v7 only."""
-    parser = argparse.ArgumentParser(
+    parser = VERSIONS[-1].OneLineErrorParser(  # a bad flag is one line, as in the scripts
         description=__doc__.splitlines()[0], parents=[VERSIONS[-1].build_parser()], add_help=False,
         conflict_handler="resolve", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.error = lambda message: parser.exit(2, f"{parser.prog}: error: {message} (see --help)\n")
     parser.add_argument("-h", "--help", action="help", help="show this help message and exit")
     parser.add_argument("--out-dir", default=str(ROOT / "runs" / "compare"), help="where the comparison goes")
     parser.add_argument("--png-copy", metavar="PATH", help="also copy compare.png here (e.g. docs/compare.png for the README)")
@@ -234,7 +231,12 @@ def main(argv=None):
     except tuple(module.BabyGPTError for module in VERSIONS) as err:  # bad input, or a diverged run
         print(f"error: {err}", file=sys.stderr)
         return err.status
-    except (torch.OutOfMemoryError, OSError) as err:  # out of memory, an unwritable --png-copy
+    except RuntimeError as err:
+        if not VERSIONS[0].is_out_of_memory(err):
+            raise  # a bug: keep its traceback
+        print("error: out of memory: use a smaller --batch-size or --block-size", file=sys.stderr)
+        return 1
+    except OSError as err:  # e.g. an unwritable --png-copy
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
