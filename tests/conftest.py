@@ -9,19 +9,13 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = [
-    "babygpt_v1_bigram",
-    "babygpt_v2_selfattention",
-    "babygpt_v3_head",
-    "babygpt_v4_multihead_attention",
-    "babygpt_v5_residual",
-    "babygpt_v6_feedforward",
-    "babygpt_v7_transformer",
-]
-SMALL_CORPUS = ROOT / "data" / "songci300.txt"
-
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from tools import sync_harness  # noqa: E402 (after ROOT is on the path)
+
+SCRIPTS = [file_name.removesuffix(".py") for file_name in sync_harness.SCRIPTS]  # v1 ... v7, as modules
+SMALL_CORPUS = ROOT / "data" / "songci300.txt"
 
 # The tests' models are tiny: one thread each runs as fast, and two threads that wait on each other
 # on a busy 2-core machine can be many times slower. Subprocesses inherit the variable.

@@ -1,6 +1,7 @@
 """tools/compare_versions.py: the seven versions, one budget, one report (tiny budget)."""
 
 import pytest
+import torch
 
 from conftest import SMALL_CORPUS
 from tools import compare_versions
@@ -11,6 +12,7 @@ TINY = [
 ]
 
 
+@pytest.mark.slow
 def test_compare_writes_figure_table_and_samples(tmp_path, capsys):
     copy = tmp_path / "docs" / "compare.png"
     code = compare_versions.main(TINY + ["--out-dir", str(tmp_path / "cmp"), "--png-copy", str(copy)])
@@ -55,5 +57,13 @@ def test_clause_lengths_and_their_distance_on_a_known_text():
     assert compare_versions.length_distance([5, 7], [5, 5]) == 0.5
 
 
-def test_the_measure_reads_enough_generated_text():
-    assert compare_versions.GENERATED_CHARACTERS >= 10_000
+def test_the_measure_reads_the_generated_text_it_promises(small_text):
+    """GENERATED_CHARACTERS characters in STREAMS lines, each written after a line break."""
+    v1 = compare_versions.VERSIONS[0]
+    tokenizer = v1.Tokenizer(small_text)
+    torch.manual_seed(0)
+    model = v1.BabyGPT(v1.Config(n_embd=8), tokenizer.vocab_size)
+    text = compare_versions.generated_text(model, tokenizer, v1.Config())
+    streams = text.split("\n")  # the streams, joined by a line break; each may hold line breaks of its own
+    assert len(text) == compare_versions.GENERATED_CHARACTERS + compare_versions.STREAMS - 1
+    assert len(streams) >= compare_versions.STREAMS

@@ -18,11 +18,15 @@ def test_tokenizer_round_trip(script, small_text):
     assert tokenizer.vocab_size == len(set(small_text))
 
 
-def test_get_batch_shapes_and_shifted_targets(script):
-    data = torch.arange(100)
-    x, y = script.get_batch(data, batch_size=5, block_size=7)
-    assert x.shape == y.shape == (5, 7)
-    assert torch.equal(y, x + 1)  # data[i] == i, so the next character is i + 1
+def test_get_batch_cuts_contiguous_windows_and_shifted_targets(script):
+    data = torch.arange(100) * 3  # data[i] == 3i: a value says where it was cut from
+    x, y = script.get_batch(data, batch_size=200, block_size=7)
+    assert x.shape == y.shape == (200, 7)
+    starts = x[:, 0] // 3
+    assert torch.equal(x, (starts[:, None] + torch.arange(7)) * 3)  # each row one contiguous window
+    assert torch.equal(y, x + 3)  # the targets: the same window, one character later
+    assert starts.min() >= 0 and starts.max() <= 100 - 7 - 1  # the last target is still in data
+    assert len(starts.unique()) > 50  # random starts, spread over the data
 
 
 def test_logits_shape_and_initial_loss(script, small_text):
@@ -132,7 +136,7 @@ def test_heads_expose_the_weights_they_used():
 
 def test_v4_refuses_heads_that_do_not_divide_n_embd():
     v4 = load_script("babygpt_v4_multihead_attention")
-    with pytest.raises(AssertionError, match="n_embd // n_head"):
+    with pytest.raises(ValueError, match=r"n_embd \(30\) must be divisible by n_head \(4\)"):
         v4.BabyGPT(v4.Config(n_embd=30, n_head=4), vocab_size=10)
 
 
@@ -165,13 +169,15 @@ def test_one_batch_overfits(script, small_text):
     assert loss.item() < first / 4
 
 
-def test_same_seed_same_history(script, tmp_path):
+def test_same_seed_same_history_and_samples(script, tmp_path):
     runs = []
     for name in ("a", "b"):
-        _, _, history = script.train(tiny_config(script, tmp_path / name))
-        runs.append([(h["step"], h["train_loss"], h["val_loss"]) for h in history])
+        config = tiny_config(script, tmp_path / name)
+        model, tokenizer, history = script.train(config)
+        losses = [(h["step"], h["train_loss"], h["val_loss"]) for h in history]
+        runs.append((losses, script.write_samples(model, tokenizer, config)))
     assert runs[0] == runs[1]
-    assert [step for step, _, _ in runs[0]] == [0, 10, 20]
+    assert [step for step, _, _ in runs[0][0]] == [0, 10, 20]
 
 
 def test_v2_attention_collapses_onto_the_diagonal_at_init(small_text):

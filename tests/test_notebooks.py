@@ -18,6 +18,7 @@ def test_all_eight_notebooks_are_here_in_order():
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs(name):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)  # a fresh copy in memory: the file is never written
@@ -37,6 +38,7 @@ def test_notebook_runs(name):
     assert "missing from font" not in printed and "findfont" not in printed  # Chinese drew as glyphs
 
 
+@pytest.mark.slow
 def test_a_notebook_runs_from_a_colab_layout(tmp_path):
     """Colab's working directory is /content and the clone is /content/BabyGPT: one level below."""
     (tmp_path / "sample_data").mkdir()

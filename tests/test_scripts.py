@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from conftest import ROOT, SCRIPTS, SMALL_CORPUS, load_script
+from conftest import ROOT, SCRIPTS, SMALL_CORPUS, load_script, tiny_config
 
 SEPARATOR = load_script(SCRIPTS[0]).SAMPLE_SEPARATOR
 TINY = [
@@ -28,7 +28,7 @@ def run(script_name, *args, cwd=ROOT):
 
 
 @pytest.mark.parametrize("name", SCRIPTS, ids=lambda name: name.split("_")[1])
-def test_train_then_sample_only(name, tmp_path):
+def test_train_then_sample_only(name, tmp_path, capsys):
     out_dir = tmp_path / "run"
     trained = run(name, *TINY, "--out-dir", str(out_dir), cwd=tmp_path)  # cwd elsewhere: paths still resolve
     assert trained.returncode == 0, trained.stderr[-2000:]
@@ -47,21 +47,22 @@ def test_train_then_sample_only(name, tmp_path):
     state = torch.load(out_dir / "ckpt.pt", weights_only=True)
     assert state["step"] == 20
 
-    # --sample-only rebuilds the model from ckpt.pt (its sizes, not the flags') and writes the same text.
-    resampled = run(name, "--sample-only", "--data", str(SMALL_CORPUS), "--out-dir", str(out_dir),
-                    "--prompt", "明月", "--prompt", "春风", "--max-new-tokens", "12", "--device", "cpu")
-    assert resampled.returncode == 0, resampled.stderr[-2000:]
+    # --sample-only rebuilds the model from ckpt.pt (its sizes, not the flags') and writes the same text
+    # (in process: the command line's own path is the training run above).
+    assert load_script(name).main(["--sample-only", "--data", str(SMALL_CORPUS), "--out-dir", str(out_dir),
+                                   "--prompt", "明月", "--prompt", "春风", "--max-new-tokens", "12",
+                                   "--device", "cpu"]) == 0
     assert (out_dir / "samples.txt").read_text(encoding="utf-8")[:-1].split(SEPARATOR) == samples
 
 
-@pytest.mark.parametrize("name", SCRIPTS, ids=lambda name: name.split("_")[1])
-def test_help_lists_every_flag_with_its_default(name):
-    module = load_script(name)
-    text = module.build_parser().format_help()
-    for f in dataclasses.fields(module.Config):
-        assert "--" + f.name.replace("_", "-") in text
+def test_help_lists_every_flag_with_its_help_and_default():
+    module = load_script(SCRIPTS[-1])  # v7: its Config has every field
+    text = " ".join(module.build_parser().format_help().split())  # argparse wraps lines
+    for option in dataclasses.fields(module.Config):
+        assert "--" + option.name.replace("_", "-") in text
+        assert " ".join(option.metadata["help"].split()) in text
     assert "(default: 32)" in text  # block_size
-    assert "{auto,cuda,mps,cpu}" in text
+    assert "{auto,cuda,mps,cpu}" in text and "{float32,tf32,bfloat16}" in text
 
 
 def test_help_runs_as_a_command():
@@ -70,9 +71,16 @@ def test_help_runs_as_a_command():
 
 
 def test_importing_a_script_has_no_side_effects(tmp_path):
+    """No output, and no file written: not in the working directory, not beside the scripts."""
+    def files():
+        return {p for p in ROOT.rglob("*") if "__pycache__" not in p.parts and ".git" not in p.parts}
+
+    before = files()
     code = "import babygpt_v4_multihead_attention as m; print(m.VERSION)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"})
     assert result.stdout == "v4\n" and result.stderr == ""
+    assert list(tmp_path.iterdir()) == [] and files() == before
 
 
 def test_script_runs_when_copied_alone_next_to_a_corpus(tmp_path):
@@ -89,14 +97,41 @@ def test_script_runs_when_copied_alone_next_to_a_corpus(tmp_path):
     assert (tmp_path / "runs" / name / "ckpt.pt").is_file()  # default out-dir: runs/<script name>
 
 
-@pytest.mark.parametrize("flags", [["--dtype", "bfloat16"], ["--compile", "--n-layer", "1"]], ids=["bfloat16", "compile"])
-def test_dtype_and_compile_train_and_the_checkpoint_loads_plain(flags, tmp_path):
-    """The GPU options also run on a CPU. A compiled run's ckpt.pt loads into the plain model (one
-    Block: compiling takes longer for every Block more)."""
-    name = SCRIPTS[-1]
-    trained = run(name, *TINY, *flags, "--out-dir", str(tmp_path))
-    assert trained.returncode == 0, trained.stderr[-2000:]
-    config = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))["config"]
-    assert config["dtype"] == "bfloat16" or config["compile"]
-    resampled = run(name, "--sample-only", "--data", str(SMALL_CORPUS), "--out-dir", str(tmp_path), "--device", "cpu")
-    assert resampled.returncode == 0, resampled.stderr[-2000:]
+def linear_output_dtypes(module, config):
+    """train(config), recording the dtype of every nn.Linear output, and whether torch.compile was
+    tracing when it was made. Returns (the model, the set of (dtype, compiling) seen)."""
+    seen = set()
+
+    def record(layer, inputs, output):
+        if isinstance(layer, torch.nn.Linear):
+            seen.add((output.dtype, torch.compiler.is_compiling()))
+
+    handle = torch.nn.modules.module.register_module_forward_hook(record)  # every module's forward
+    try:
+        model, _, _ = module.train(config)
+    finally:
+        handle.remove()
+    return model, seen
+
+
+def test_bfloat16_runs_the_forward_pass_in_bfloat16(tmp_path, capsys):
+    module = load_script(SCRIPTS[-1])
+    _, seen = linear_output_dtypes(module, tiny_config(module, tmp_path, dtype="bfloat16", n_layer=1))
+    assert (torch.bfloat16, False) in seen  # the training steps, under autocast
+    assert (torch.float32, False) in seen  # the evaluations: float32, comparable across --dtype
+    _, seen = linear_output_dtypes(module, tiny_config(module, tmp_path, n_layer=1))
+    assert seen == {(torch.float32, False)}  # the default changes nothing
+
+
+@pytest.mark.slow
+def test_compile_compiles_and_its_checkpoint_loads_into_the_plain_model(tmp_path, capsys):
+    """--compile runs the model through torch.compile (one Block: compiling takes longer for each),
+    and ckpt.pt keeps the plain parameter names, so --sample-only loads it without compiling."""
+    module = load_script(SCRIPTS[-1])
+    config = tiny_config(module, tmp_path, compile=True, n_layer=1, max_iters=4, eval_interval=4)
+    _, seen = linear_output_dtypes(module, config)
+    assert (torch.float32, True) in seen  # traced by torch.compile
+    state = torch.load(tmp_path / "run" / "ckpt.pt", weights_only=True)
+    assert not any("_orig_mod" in key for key in state["model"])
+    model, _ = module.load_checkpoint(dataclasses.replace(config, compile=False, sample_only=True))
+    assert all(torch.equal(model.state_dict()[key], value) for key, value in state["model"].items())
