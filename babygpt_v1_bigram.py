@@ -384,7 +384,8 @@ class TrainingLog:
         final = {**self.history[-1], "wall_seconds": elapsed, "tokens_per_second": tokens / elapsed,
                  "interrupted": step < self.config.max_iters}
         metrics = {**self.about, "history": self.history, "final": final}
-        write_text(self.out_dir / "metrics.json", json.dumps(metrics, ensure_ascii=False, indent=2))
+        text = json.dumps(metrics, ensure_ascii=False, indent=2) + "\n"
+        write_text(self.out_dir / "metrics.json", text)
         with atomic_path(self.out_dir / "loss.png") as tmp:
             self.plot().savefig(tmp, format="png", dpi=150)
 
@@ -412,8 +413,9 @@ def atomic_path(path):
 
 
 def write_text(path, text):
+    """text into path as UTF-8, atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_text(text + "\n", encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
 
 
 # ---- --sample-only: the model back from ckpt.pt
@@ -501,7 +503,7 @@ def main(argv=None):
         else:
             model, tokenizer, _ = train(config)
         samples = write_samples(model, tokenizer, config)
-        write_text(out_dir / "samples.txt", SAMPLE_SEPARATOR.join(samples))
+        write_text(out_dir / "samples.txt", SAMPLE_SEPARATOR.join(samples) + "\n")
         print("".join(f"\n{sample}\n" for sample in samples) + f"\nsamples.txt saved in {out_dir}")
         return 130 if ctrl_c.is_set() else 0
     except BabyGPTError as err:

@@ -15,8 +15,8 @@ benchmark: its time per step comes from the `elapsed` that each evaluation recor
 metrics.json), less the cost of one evaluation with its saving, measured on the trained model
 afterwards. Measured: the median milliseconds per step (over the clock's stretches that hold no
 evaluation, or over train()'s evaluation intervals after the first), tokens per second, peak
-memory, and the run's end-to-end wall time with all its evaluations. Each repeat runs the two loops back
-to back, in alternating order; the ratios are medians over the repeats of each repeat's own ratio.
+memory, and the run's end-to-end wall time with all its evaluations. Each repeat runs the two
+loops back to back, in alternating order; the ratios are medians over the repeats of each repeat's own ratio.
 
     python benchmarks/bench_train.py --quick                       # under a minute on a laptop CPU
     python benchmarks/bench_train.py --settings textbook --versions v4 --repeat 3

@@ -92,7 +92,7 @@ def train_all(settings, out_root):
         samples = module.write_samples(model, tokenizer, config)
         lengths = clause_lengths(generated_text(model, tokenizer, config))
         out_dir = Path(config.out_dir)
-        module.write_text(out_dir / "samples.txt", module.SAMPLE_SEPARATOR.join(samples))
+        module.write_text(out_dir / "samples.txt", module.SAMPLE_SEPARATOR.join(samples) + "\n")
         metrics = json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
         results.append({
             "version": module.VERSION, "concept": module.CONCEPT, "history": history,
@@ -198,7 +198,7 @@ def write_report(results, settings, out_root):
         f"![validation loss](compare.png)\n\n{table_markdown(results)}\n\n"
         f"## Samples (temperature {settings['temperature']})\n\n{samples_markdown(results)}\n"
     )
-    module.write_text(md, report.rstrip("\n"))
+    module.write_text(md, report)
     return png, md
 
 
