@@ -14,6 +14,7 @@ Run it:
 
 import argparse
 import contextlib
+import io
 import json
 import math
 import os
@@ -26,6 +27,9 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+if __name__ == "__main__":  # plumbing: a Ctrl-C while torch loads ends the run, no traceback
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 import torch
 import torch.nn as nn
 from matplotlib.figure import Figure
@@ -36,9 +40,10 @@ VERSION = "v4"
 CONCEPT = "multi-head attention"
 
 
-def option(default, help, choices=None):
-    """A Config field with its --help text and, where only some values make sense, the choices."""
-    return field(default=default, metadata={"help": help, "choices": choices})
+def option(default, help, choices=None, largest=2**31 - 1):
+    """A Config field with its --help text and, where only some values make sense, the choices
+    or the largest value (every size and count is checked against it before training)."""
+    return field(default=default, metadata={"help": help, "choices": choices, "largest": largest})
 
 
 @dataclass
@@ -47,8 +52,9 @@ class Hyperparameters:
     batch_size: int = option(16, "sequences per training step (B)")
     block_size: int = option(32, "context length in characters (T)")
     n_embd: int = option(64, "embedding size (C)")
-    n_head: int = option(4, "attention heads; must divide n_embd")
-    learning_rate: float = option(5e-3, "AdamW's learning rate, decayed along a cosine to a tenth")
+    n_head: int = option(4, "attention heads; must divide n_embd", largest=100)
+    learning_rate: float = option(5e-3, "AdamW's learning rate, decayed along a cosine to a tenth",
+                                  largest=1e30)  # beyond it, float32 weights overflow
     max_iters: int = option(5000, "training steps")
     eval_interval: int = option(500, "steps between evaluations")
     eval_iters: int = option(50, "batches per split in each evaluation")
@@ -234,21 +240,21 @@ def train(config):
     users_precision = torch.get_float32_matmul_precision()
     if config.dtype == "tf32":
         torch.set_float32_matmul_precision("high")
-    log = TrainingLog(config, model, tokenizer, device, VERSION, CONCEPT)  # plumbing: the records
-
-    for step in tqdm(range(config.max_iters), desc=VERSION, disable=None):  # a bar in terminals
-        if step % config.eval_interval == 0:
-            log.evaluation(step, estimate_loss(model, splits, config))  # print; save ckpt.pt
-        xb, yb = get_batch(splits["train"], config.batch_size, config.block_size)  # 1. a batch
-        with autocast:
-            _, loss = model(xb, yb)  # 2. forward: the mean cross-entropy, a scalar
-        optimizer.zero_grad(set_to_none=True)  # 3. clear the previous step's gradients
-        loss.backward()  # 4. backward: the loss's gradient for every parameter
-        optimizer.step()  # 5. step: AdamW moves every parameter against its gradient
-        schedule.step()  # the learning rate for the next step
-        if ctrl_c.is_set():  # plumbing: Ctrl-C was pressed; stop after this step, and save
-            break
-    log.evaluation(step + 1, estimate_loss(model, splits, config))  # after step + 1 updates
+    # Plumbing: the log prints each evaluation and saves it in --out-dir, held till the end.
+    with TrainingLog(config, model, tokenizer, device, VERSION, CONCEPT) as log:
+        for step in tqdm(range(config.max_iters), desc=VERSION, disable=None):  # a bar in terminals
+            if step % config.eval_interval == 0:
+                log.evaluation(step, estimate_loss(model, splits, config))  # print; save ckpt.pt
+            xb, yb = get_batch(splits["train"], config.batch_size, config.block_size)  # 1. a batch
+            with autocast:
+                _, loss = model(xb, yb)  # 2. forward: the mean cross-entropy, a scalar
+            optimizer.zero_grad(set_to_none=True)  # 3. clear the previous step's gradients
+            loss.backward()  # 4. backward: the loss's gradient for every parameter
+            optimizer.step()  # 5. step: AdamW moves every parameter against its gradient
+            schedule.step()  # the learning rate for the next step
+            if stop_requested.is_set():  # plumbing: Ctrl-C or SIGTERM; stop after this step, save
+                break
+        log.evaluation(step + 1, estimate_loss(model, splits, config))  # after step + 1 updates
     torch.set_float32_matmul_precision(users_precision)
     return model, tokenizer, log.history
 
@@ -272,8 +278,9 @@ def write_samples(model, tokenizer, config):
 # ==============================================================================================
 
 SAMPLE_SEPARATOR = "\n" + "=" * 40 + "\n"  # between samples in samples.txt (a ci has blank lines)
-# Set by main()'s Ctrl-C handler; train() reads it after every step.
-ctrl_c = threading.Event()
+RUN_FILES = ("ckpt.pt", "metrics.json", "loss.png", "samples.txt")  # what a run writes in out_dir
+# Set by main()'s handler for Ctrl-C (SIGINT) and SIGTERM; train() reads it after every step.
+stop_requested = threading.Event()
 
 
 class BabyGPTError(Exception):
@@ -302,37 +309,60 @@ def resolve_out_dir(config):
     return here.parent / "runs" / here.stem
 
 
-# ---- Checking the settings, the corpus and the device
+# ---- Checking the settings, the paths, the corpus and the device
 
 def check_config(config):
     """Refuse settings that cannot work, each with a one-line reason, before any time is spent."""
-    for hyperparameter in fields(Hyperparameters):  # sizes, counts and the learning rate
-        value = getattr(config, hyperparameter.name)
-        require(0 < value < math.inf,
-                f"{flag(hyperparameter.name)} must be finite and greater than 0, not {value}")
-    require(config.learning_rate <= 1e30,
-            f"--learning-rate {config.learning_rate:g} overflows float32 weights; try 5e-3")
-    check_model_sizes(config)
-    require(config.max_new_tokens > 0,
-            f"--max-new-tokens must be greater than 0, not {config.max_new_tokens}")
+    check_hyperparameters(config)
+    require(0 <= config.seed < 2**64, f"--seed must be between 0 and 2**64 - 1, not {config.seed}")
+    require(0 < config.max_new_tokens < 2**31,
+            f"--max-new-tokens must be between 1 and 2**31 - 1, not {config.max_new_tokens}")
     # logits / temperature must not overflow: below 0.001 the scores leave float32's range.
     require(1e-3 < config.temperature < math.inf,
             f"--temperature must be finite and greater than 0.001, not {config.temperature}")
     require(config.top_k is None or config.top_k > 0,
             f"--top-k must be greater than 0, not {config.top_k}")
     require(config.prompt and all(config.prompt), "--prompt must not be empty")
+    check_path(config.data, "--data")
+    check_path(config.out_dir, "--out-dir")
     check_device(config)
     check_out_dir(config)
 
 
+def check_hyperparameters(config):
+    """Sizes and counts from 1 to their largest, a learning rate that float32 can take, and sizes
+    the model can be built with (for flags, and for the settings a checkpoint holds)."""
+    for hyperparameter in fields(Hyperparameters):
+        name, value = flag(hyperparameter.name), getattr(config, hyperparameter.name)
+        require(0 < value < math.inf, f"{name} must be finite and greater than 0, not {value}")
+        largest = hyperparameter.metadata["largest"]
+        require(value <= largest, f"{name} {value} is too large: at most {largest}")
+    check_model_sizes(config)
+
+
 def check_model_sizes(config):
     """Can BabyGPT be built at these sizes? Asked on the meta device, which allocates nothing. The
-    model raises ValueError for sizes it cannot use (from v4 on: n_head must divide n_embd)."""
+    model raises ValueError for sizes it cannot use (from v4 on: n_head must divide n_embd), torch
+    RuntimeError for a tensor with more elements than it can count."""
     try:
         with torch.device("meta"):
             BabyGPT(config, vocab_size=1)
-    except ValueError as err:
+    except (ValueError, RuntimeError) as err:
         raise BabyGPTError(f"{err}; choose other sizes (see --help)") from None
+
+
+def check_path(name, option):
+    """A path from the command line must be printable and storable (UTF-8), and a ~ must expand."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # on Linux, bytes that are not UTF-8 arrive as lone surrogates
+        shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise BabyGPTError(f"{option} {shown}: the name is not UTF-8 (from a zip made on a GBK "
+                           "system?); rename it with UTF-8 characters") from None
+    try:
+        Path(name).expanduser()
+    except RuntimeError:  # ~someone, and no such user
+        raise BabyGPTError(f"{option} {name}: cannot expand ~ (no such user)") from None
 
 
 def check_device(config):
@@ -357,20 +387,25 @@ def check_out_dir(config):
 
 
 def read_corpus(config):
-    """The text of --data, checked: readable, UTF-8, not empty, long enough for --block-size, and
-    using every --prompt character. A relative path is tried from the working directory, then
+    """The text of --data, checked: a readable file, UTF-8, not empty, long enough for --block-size,
+    and using every --prompt character. A relative path is tried from the working directory, then
     beside this script, so the script finds data/songci.txt wherever it is run from."""
     path = Path(config.data).expanduser()
     beside_script = Path(__file__).parent / config.data
     if not path.exists() and beside_script.exists():
         path = beside_script
     try:
+        size = path.stat().st_size
+        require(path.is_file(), f"the corpus --data {path} is not a file (a folder, a pipe or a "
+                "device?); give a UTF-8 text file")  # a pipe would make read_bytes wait forever
         raw = path.read_bytes()
-    except OSError as err:  # missing, a directory, not readable
+        text = raw.decode("utf-8")
+    except OSError as err:  # missing, not readable
         raise BabyGPTError(f"cannot read the corpus --data {path}: {err.strerror} (the corpus "
                            "comes with the project; data/prepare.py rebuilds it)") from None
-    try:
-        text = raw.decode("utf-8")
+    except MemoryError:
+        raise BabyGPTError(f"the corpus --data {path} ({size:,} bytes) does not fit in memory; "
+                           "use a smaller corpus", status=1) from None
     except UnicodeDecodeError as err:
         raise BabyGPTError(f"{path} is not UTF-8: the byte 0x{raw[err.start]:02x} at offset "
                            f"{err.start} cannot be decoded; save the file as UTF-8") from None
@@ -390,11 +425,13 @@ def check_prompts(config, vocabulary):
                 f"{', '.join(unknown)}; choose characters from the corpus")
 
 
-# ---- What a run writes: each evaluation's line and files, written atomically
+# ---- What a run writes: each evaluation's line and files, never over another run's
 
 class TrainingLog:
     """train()'s records: a header, then at each evaluation a line on the terminal and, in
-    --out-dir, the model (ckpt.pt), every evaluation so far (metrics.json) and their plot."""
+    --out-dir, the model (ckpt.pt), every evaluation so far (metrics.json) and their plot.
+    As a `with` block it holds --out-dir for this run alone: a second run there is refused, and an
+    earlier run's files are first moved to earlier/, so that no trained model is overwritten."""
 
     def __init__(self, config, model, tokenizer, device, version, concept):
         self.config, self.model, self.chars = config, model, "".join(tokenizer.chars)
@@ -410,13 +447,26 @@ class TrainingLog:
               f"parameters {n_params:,}")
         print(f"ckpt.pt, metrics.json, loss.png go to {self.out_dir}")
 
+    def __enter__(self):
+        self.lock = lock_folder(self.out_dir)
+        try:
+            move_earlier_run_aside(self.out_dir)
+        except BabyGPTError:
+            self.lock.close()
+            raise
+        return self
+
+    def __exit__(self, *exception):
+        self.lock.close()  # closing the lock file releases the lock
+
     def evaluation(self, step, losses):
         """Print the losses after `step` updates; save the model, the history and the plot."""
         lr = self.config.learning_rate
+        saved = (f"the last good checkpoint is {self.out_dir / 'ckpt.pt'} (step "
+                 f"{self.history[-1]['step']})" if self.history else "no checkpoint was saved")
         require(math.isfinite(losses["train"]) and math.isfinite(losses["val"]),
                 f"the loss became {losses['train']} by step {step}: the learning rate ({lr:g}) "
-                f"is probably too high; try --learning-rate {lr / 10:g}. The last good checkpoint "
-                f"is {self.out_dir / 'ckpt.pt'}", status=1)
+                f"is probably too high; try --learning-rate {lr / 10:g}; {saved}", status=1)
         elapsed = time.perf_counter() - self.start
         tqdm.write(f"step {step:>6} | train {losses['train']:.4f} | val {losses['val']:.4f} | "
                    f"{elapsed:7.1f}s")
@@ -424,16 +474,14 @@ class TrainingLog:
                              "val_loss": losses["val"], "elapsed": elapsed})
         checkpoint = {**self.about, "step": step, "chars": self.chars,
                       "model": self.model.state_dict()}  # tensors and plain types only
-        with atomic_path(self.out_dir / "ckpt.pt") as tmp:
-            torch.save(checkpoint, tmp)
+        write_file(self.out_dir / "ckpt.pt", torch_bytes(checkpoint))
         tokens = step * self.config.batch_size * self.config.block_size
         final = {**self.history[-1], "wall_seconds": elapsed, "tokens_per_second": tokens / elapsed,
                  "interrupted": step < self.config.max_iters}
         metrics = {**self.about, "history": self.history, "final": final}
         text = json.dumps(metrics, ensure_ascii=False, indent=2) + "\n"
         write_text(self.out_dir / "metrics.json", text)
-        with atomic_path(self.out_dir / "loss.png") as tmp:
-            self.plot().savefig(tmp, format="png", dpi=150)
+        write_file(self.out_dir / "loss.png", png_bytes(self.plot()))
 
     def plot(self):
         """Train and val loss against step. A Figure, not pyplot: no window, no global state."""
@@ -446,28 +494,84 @@ class TrainingLog:
         return fig
 
 
-@contextlib.contextmanager
-def atomic_path(path):
-    """A temporary name beside path to write to; it replaces path only once the write has
-    succeeded, so a crash or a full disk never leaves a half-written file behind."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one name per process
+def lock_folder(folder):
+    """An exclusive lock on folder/.lock, or one line saying who holds it. The operating system
+    drops the lock when the file closes or the process ends, however it ends: no stale locks."""
+    lock = open(folder / ".lock", "a+b")
     try:
-        yield tmp
+        if os.name == "nt":
+            import msvcrt
+            msvcrt.locking(lock.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise BabyGPTError(f"another run is writing to {folder}; wait for it to end, or give this "
+                           "one another --out-dir") from None
+    return lock
+
+
+def move_earlier_run_aside(out_dir):
+    """An earlier run's files go to out_dir/earlier/<when they were saved>/, and one line says so:
+    a new run never overwrites a trained model. Delete what you no longer want."""
+    found = [out_dir / name for name in RUN_FILES if (out_dir / name).exists()]
+    if not found:
+        return
+    saved_at = time.localtime(max(path.stat().st_mtime for path in found))
+    stamp = time.strftime("%Y-%m-%d_%H%M%S", saved_at)
+    aside, n = out_dir / "earlier" / stamp, 1
+    while aside.exists():  # two earlier runs saved in the same second
+        n += 1
+        aside = out_dir / "earlier" / f"{stamp}_{n}"
+    try:
+        aside.mkdir(parents=True)
+        for path in found:
+            os.replace(path, aside / path.name)
+    except OSError as err:
+        raise BabyGPTError(f"cannot move the earlier run's files to {aside}: {err.strerror}; "
+                           "give this run another --out-dir") from None
+    print(f"an earlier run's {', '.join(path.name for path in found)} moved to {aside}")
+
+
+def write_file(path, data):
+    """data (bytes) into path, atomically: written to a temporary file of its own beside path, then
+    renamed over path. A crash, a full disk or another process never leaves path half-written;
+    after a failed write, path is as it was, and one line says why."""
+    tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")  # unique to this write
+    try:
+        with open(tmp, "xb") as file:
+            file.write(data)
         os.replace(tmp, path)
+    except OSError as err:
+        raise BabyGPTError(f"cannot write {path}: {err.strerror}; the previous {path.name}, if "
+                           "any, is unchanged (is the disk full?)", status=1) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)  # after a failed write; a moved file is already gone
 
 
 def write_text(path, text):
-    """text into path as UTF-8, atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    write_file(path, text.encode("utf-8"))
+
+
+def torch_bytes(obj):
+    """torch.save into memory: a full disk then fails in write_file, with the OSError it raises
+    (torch.save straight to a file reports it as an unclear RuntimeError)."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def png_bytes(figure):
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=150)
+    return buffer.getvalue()
 
 
 # ---- --sample-only: the model back from ckpt.pt
 
 def load_checkpoint(config):
-    """The model saved in --out-dir, checked. Returns (model, tokenizer)."""
+    """The model saved in --out-dir, checked as input from outside. Returns (model, tokenizer)."""
     check_config(config)
     path = resolve_out_dir(config) / "ckpt.pt"
     require(path.is_file(), f"--sample-only: no checkpoint at {path}; train first or set --out-dir")
@@ -486,14 +590,21 @@ def load_checkpoint(config):
         corpus_chars = "".join(Tokenizer(read_corpus(config)).chars)
         require(state.get("chars") == corpus_chars, f"{path} was trained on another vocabulary "
                 f"than {config.data}; give no --data, or the one it used")
-    try:
+    try:  # a hand-edited or damaged file may lack any field, or hold any value in it
+        saved = Config(**state["config"])
+        check_hyperparameters(saved)
         tokenizer = Tokenizer(state["chars"])  # the vocabulary it was trained with, as saved
-        model = BabyGPT(Config(**state["config"]), tokenizer.vocab_size).to(device)
+        model = BabyGPT(saved, tokenizer.vocab_size).to(device)
         model.load_state_dict(state["model"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:  # fields or shapes it lacks
+        step = int(state["step"])
+    except BabyGPTError as err:
+        raise BabyGPTError(f"{path} holds settings this script refuses: {err}") from None
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:  # fields, types or shapes
         raise BabyGPTError(f"{path} does not fit this script's model ({err!r:.80})") from None
+    require(all(p.isfinite().all() for p in model.parameters()), f"{path} holds weights that are "
+            "NaN or infinite, which cannot be sampled from; train again")
     check_prompts(config, tokenizer.chars)
-    print(f"BabyGPT {VERSION}: {CONCEPT} | loaded step {state['step']} from {path}")
+    print(f"BabyGPT {VERSION}: {CONCEPT} | loaded step {step} from {path}")
     return model, tokenizer
 
 
@@ -525,11 +636,25 @@ def build_parser():
     return parser
 
 
-def on_ctrl_c(signum, frame):
-    """The first Ctrl-C asks train() to stop after this step and save; a second aborts at once."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    ctrl_c.set()
-    tqdm.write("Ctrl-C: finishing this step, then saving (press Ctrl-C again to abort at once)")
+@contextlib.contextmanager
+def stop_on_signals():
+    """While training: the first Ctrl-C (SIGINT) or SIGTERM (a closed Colab tab, a cluster's time
+    limit) asks train() to stop after this step and save. Afterwards, Ctrl-C interrupts at once."""
+    stop_requested.clear()
+    signal.signal(signal.SIGINT, on_stop)
+    signal.signal(signal.SIGTERM, on_stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def on_stop(signum, frame):
+    signal.signal(signum, signal.default_int_handler)  # a second one interrupts at once
+    stop_requested.set()
+    tqdm.write(f"{signal.Signals(signum).name}: finishing this step, then saving (send it again "
+               "to stop at once)")
 
 
 def is_out_of_memory(err):
@@ -538,36 +663,46 @@ def is_out_of_memory(err):
     return isinstance(err, torch.OutOfMemoryError) or "can't allocate memory" in str(err)
 
 
+def is_compile_failure(err):
+    """--compile: torch.compile's own modules raise it (no C++ compiler, an unsupported device)."""
+    return type(err).__module__.startswith(("torch._dynamo", "torch._inductor"))
+
+
 def main(argv=None):
     config = Config(**vars(build_parser().parse_args(argv)))
-    out_dir = resolve_out_dir(config)
-    ctrl_c.clear()
-    previous_handler = signal.signal(signal.SIGINT, on_ctrl_c)
     try:
         if config.sample_only:
             model, tokenizer = load_checkpoint(config)
         else:
-            model, tokenizer, _ = train(config)
+            with stop_on_signals():
+                model, tokenizer, _ = train(config)
         samples = write_samples(model, tokenizer, config)
+        out_dir = resolve_out_dir(config)
         write_text(out_dir / "samples.txt", SAMPLE_SEPARATOR.join(samples) + "\n")
         print("".join(f"\n{sample}\n" for sample in samples) + f"\nsamples.txt saved in {out_dir}")
-        return 130 if ctrl_c.is_set() else 0
+        sys.stdout.flush()  # a closed pipe shows here, not after main() has returned
+        return 130 if stop_requested.is_set() else 0
     except BabyGPTError as err:
         message, status = err, err.status
-    except RuntimeError as err:
-        if not is_out_of_memory(err):
+    except (RuntimeError, MemoryError) as err:
+        if is_out_of_memory(err) or isinstance(err, MemoryError):
+            message, status = ("out of memory: use a smaller --batch-size or --block-size (the "
+                               "logits alone hold batch x block x vocabulary numbers), or a "
+                               "smaller corpus", 1)
+        elif config.compile and is_compile_failure(err):
+            message, status = (f"--compile failed ({str(err).strip().splitlines()[0]:.120}); run "
+                               "without --compile (on a CPU it needs a C++ compiler)", 1)
+        else:
             raise  # a bug: keep its traceback
-        message, status = ("out of memory: use a smaller --batch-size or --block-size (the logits "
-                           "alone hold batch x block x vocabulary numbers)", 1)
-    except OSError as err:  # e.g. the disk filled up while saving
-        message, status = f"{err}; check the free space and permissions of --out-dir", 1
+    except BrokenPipeError:  # stdout was closed, e.g. by `| head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        message, status = "the output was closed (by | head?), so the run stopped", 1
     except KeyboardInterrupt:  # a second Ctrl-C, or one while sampling: what was saved stays saved
-        message, status = f"interrupted; the last checkpoint is in {out_dir}", 130
-    finally:
-        signal.signal(signal.SIGINT, previous_handler)
+        message, status = "interrupted; what was saved stays saved", 130
     print(f"error: {message}", file=sys.stderr)
     return status
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # torch is loaded: Ctrl-C as usual
     sys.exit(main())

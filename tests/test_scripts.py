@@ -32,7 +32,7 @@ def test_train_then_sample_only(name, tmp_path, capsys):
     out_dir = tmp_path / "run"
     trained = run(name, *TINY, "--out-dir", str(out_dir), cwd=tmp_path)  # cwd elsewhere: paths still resolve
     assert trained.returncode == 0, trained.stderr[-2000:]
-    assert sorted(p.name for p in out_dir.iterdir()) == ["ckpt.pt", "loss.png", "metrics.json", "samples.txt"]
+    assert sorted(p.name for p in out_dir.iterdir()) == [".lock", "ckpt.pt", "loss.png", "metrics.json", "samples.txt"]
     samples = (out_dir / "samples.txt").read_text(encoding="utf-8")[:-1].split(SEPARATOR)
     assert [s[:2] for s in samples] == ["明月", "春风"]
     assert all(len(s) == 2 + 12 for s in samples)
