@@ -10,7 +10,9 @@ DIR is any one of:
     package/dist/wudaishici/nantang/),
   * a folder laid out like that dist/ folder (songci/, wudaishici/nantang/).
 
-It writes two plain-text files (UTF-8, "\\n" line ends, final newline):
+It writes two plain-text files (UTF-8, "\\n" line ends, final newline), each
+replaced whole or not at all. It refuses to replace a file with one that kept
+no ci, or fewer than half as many as the file has, unless given --force.
 
   songci.txt     全宋词 (every songci/ci.song.*.json) followed by 南唐二主词
                  (wudaishici/nantang/poetrys.json)
@@ -29,6 +31,7 @@ rebuild from the same input.
 import argparse
 import hashlib
 import json
+import os
 import re
 import sys
 from collections import Counter
@@ -78,7 +81,15 @@ DROP_RULES = (
 EXAMPLES_PER_REASON = 3
 
 
-class SourceNotFound(Exception):
+class PrepareError(Exception):
+    """A problem the user can fix: printed as one line, then exit with `status`."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class SourceNotFound(PrepareError):
     """--source does not hold the chinese-poetry files we need."""
 
 
@@ -138,8 +149,33 @@ def find_sources(source: Path) -> Sources:
 
 
 def load_ci(path: Path) -> list[dict]:
-    """Read one JSON file: a list of ci with `rhythmic` and `paragraphs`."""
-    return json.loads(path.read_text(encoding="utf-8"))
+    """Read one JSON file: a list of ci with `rhythmic` and `paragraphs`, checked."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise PrepareError(f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise PrepareError(f"{path} is not UTF-8 (byte offset {error.start})") from None
+    except json.JSONDecodeError as error:
+        raise PrepareError(
+            f"{path} is not valid JSON ({error.msg} at line {error.lineno}, "
+            f"column {error.colno}); download it again"
+        ) from None
+    if not (isinstance(data, list) and all(map(is_ci, data))):
+        raise PrepareError(
+            f"{path} is not a chinese-poetry list of ci (objects with a "
+            "'rhythmic' string and a 'paragraphs' list of strings)"
+        )
+    return data
+
+
+def is_ci(ci) -> bool:
+    return (
+        isinstance(ci, dict)
+        and isinstance(ci.get("rhythmic"), str)
+        and isinstance(ci.get("paragraphs"), list)
+        and all(isinstance(line, str) for line in ci["paragraphs"])
+    )
 
 
 def ci_lines(ci: dict) -> list[str]:
@@ -184,9 +220,44 @@ def build_corpus(files: list[Path]) -> Corpus:
     return Corpus("\n\n".join(blocks) + "\n", len(blocks), dropped, examples)
 
 
+def count_ci(text: str) -> int:
+    """How many ci a corpus text holds: blocks separated by one blank line."""
+    return text.count("\n\n") + 1 if text.strip() else 0
+
+
+def check_replacement(path: Path, corpus: Corpus, force: bool) -> None:
+    """Refuse to write a corpus that kept no ci, or (without --force) to replace
+    a file with one that keeps fewer than half of its ci: a wrong --source must
+    not silently destroy the corpus that is there."""
+    if corpus.poems == 0:
+        raise PrepareError(f"{path.name}: no ci kept from --source; nothing written", 1)
+    if force or not path.is_file():
+        return
+    try:
+        before = count_ci(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return  # unreadable: nothing worth keeping there
+    if corpus.poems < before / 2:
+        raise PrepareError(
+            f"{path} holds {before:,} ci and would be replaced by {corpus.poems:,}; "
+            "nothing written. Check --source, or add --force to replace it", 1
+        )
+
+
 def write_corpus(path: Path, text: str) -> None:
-    """Write UTF-8 bytes ourselves so line ends stay "\\n" on every OS."""
-    path.write_bytes(text.encode("utf-8"))
+    """Write UTF-8 bytes ourselves so line ends stay "\\n" on every OS: to a
+    temporary file of this write's own, then renamed over `path`, so that a
+    crash or a full disk leaves the old file whole."""
+    tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
+    try:
+        tmp.write_bytes(text.encode("utf-8"))
+        os.replace(tmp, path)
+    except OSError as error:
+        raise PrepareError(
+            f"cannot write {path}: {error.strerror}; the previous file is unchanged", 1
+        ) from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def report_dropped(name: str, corpus: Corpus) -> None:
@@ -207,6 +278,26 @@ def table_row(name: str, corpus: Corpus) -> str:
     return f"| {name} | {corpus.poems:,} | {chars:,} | {distinct:,} | {sha} |"
 
 
+def prepare(source: Path, out_dir: Path, force: bool) -> dict[str, Corpus]:
+    """Build both corpora, check them against what --out-dir holds, then write
+    them: a refusal writes neither."""
+    sources = find_sources(source)
+    outputs = {
+        "songci.txt": build_corpus(sources.ci_files + [sources.nantang]),
+        "songci300.txt": build_corpus([sources.songci300]),
+    }
+    for name, corpus in outputs.items():
+        check_replacement(out_dir / name, corpus, force)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PrepareError(f"cannot create --out-dir {out_dir}: {error.strerror}") from None
+    for name, corpus in outputs.items():
+        write_corpus(out_dir / name, corpus.text)
+        report_dropped(name, corpus)
+    return outputs
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -221,22 +312,21 @@ def main(argv: list[str] | None = None) -> None:
         default=Path(__file__).resolve().parent,
         help="where to write songci.txt and songci300.txt (default: %(default)s)",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a corpus even by one with far fewer ci",
+    )
     args = parser.parse_args(argv)
 
     try:
-        sources = find_sources(args.source)
-    except SourceNotFound as error:
+        outputs = prepare(args.source, args.out_dir, args.force)
+    except PrepareError as error:
         print(f"prepare.py: error: {error}", file=sys.stderr)
-        sys.exit(2)
-
-    outputs = {
-        "songci.txt": build_corpus(sources.ci_files + [sources.nantang]),
-        "songci300.txt": build_corpus([sources.songci300]),
-    }
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    for name, corpus in outputs.items():
-        write_corpus(args.out_dir / name, corpus.text)
-        report_dropped(name, corpus)
+        sys.exit(error.status)
+    except KeyboardInterrupt:
+        print("prepare.py: interrupted; each corpus file is whole, old or new", file=sys.stderr)
+        sys.exit(130)
 
     print()
     print("| file | poems | characters | distinct characters | SHA-256 |")

@@ -2,20 +2,37 @@
 
     python tools/run_notebooks.py                            # all eight, full budget (about an hour on a CPU)
     python tools/run_notebooks.py notebooks/03_head.ipynb    # one
+    BABYGPT_QUICK=1 python tools/run_notebooks.py --out-dir runs/quick   # the tests' tiny budget, elsewhere
 
 Needs requirements-dev.txt (nbclient, ipykernel). Progress bars are reduced to their final
 state and timing metadata is dropped, so that the files stay small and diffs stay readable.
+Each notebook is written only when every cell ran, and then whole (a temporary file renamed over
+it). With BABYGPT_QUICK=1 the outputs come from a tiny budget: they are never written over the
+committed full-run outputs, only into --out-dir.
 """
 
+import argparse
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, DeadKernelError
+from jupyter_client.kernelspec import NoSuchKernel
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 PROGRESS_BAR = re.compile(r".*\|.*\| *\d+/\d+ \[")  # a tqdm line: "v1 training:  40%|####  | 400/1000 [..."
+
+
+class RunError(Exception):
+    """One line for the user, then exit with `status` (2: bad input; 1: a notebook failed)."""
+
+    def __init__(self, message, status=2):
+        super().__init__(message)
+        self.status = status
 
 
 def final_state(text):
@@ -37,19 +54,70 @@ def tidy(outputs):
     return kept
 
 
-def run(path):
-    nb = nbformat.read(path, as_version=4)
+def read_notebook(path):
+    """The notebook at path, checked before an hour of running begins."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except OSError as err:
+        raise RunError(f"cannot read {path}: {err.strerror}") from None
+    except Exception as err:  # nbformat raises several types for a file that is not a notebook
+        raise RunError(f"{path} is not a notebook ({type(err).__name__}); restore it with git") from None
+
+
+def run(path, nb, target):
+    """Execute nb (read from path, run from its folder) and write it to target, whole."""
     # timeout is per cell: 08 trains all seven versions in one cell, about a quarter of an hour on a CPU
     client = NotebookClient(nb, kernel_name="python3", timeout=1800, resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
+    try:
+        client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log (a TCP warning) is not ours to print
+    except CellExecutionError as err:
+        raise RunError(f"{path}: a cell failed ({err.ename}: {err.evalue}); the file is unchanged", 1) from None
+    except DeadKernelError:
+        raise RunError(f"{path}: the kernel died (out of memory?); the file is unchanged", 1) from None
+    except NoSuchKernel:
+        raise RunError("no python3 Jupyter kernel: pip install -r requirements-dev.txt", 1) from None
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
             cell.outputs = tidy(cell.outputs)
-    nbformat.write(nb, path)
-    print(f"ran {path}")
+    tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.tmp")
+    try:
+        tmp.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as err:
+        raise RunError(f"cannot write {target}: {err.strerror}; the previous file is unchanged", 1) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(f"ran {path}" + (f" into {target}" if target != path else ""))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: all of notebooks/, in order")
+    parser.add_argument("--out-dir", type=Path, help="write the executed notebooks here, not in place")
+    args = parser.parse_args(argv)
+    quick = os.environ.get("BABYGPT_QUICK") == "1"
+    try:
+        if quick and args.out_dir is None:
+            raise RunError("BABYGPT_QUICK=1 would write tiny-budget outputs over the committed full-run "
+                           "ones; add --out-dir DIR to write the quick notebooks there")
+        paths = [path.resolve() for path in args.notebooks or sorted(NOTEBOOKS.glob("*.ipynb"))]
+        notebooks = [read_notebook(path) for path in paths]
+        if args.out_dir:
+            args.out_dir.mkdir(parents=True, exist_ok=True)
+        for path, nb in zip(paths, notebooks):
+            run(path, nb, args.out_dir / path.name if args.out_dir else path)
+    except RunError as err:
+        print(f"run_notebooks.py: error: {err}", file=sys.stderr)
+        return err.status
+    except OSError as err:  # --out-dir cannot be created
+        print(f"run_notebooks.py: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("run_notebooks.py: interrupted; the notebook being run is unchanged", file=sys.stderr)
+        return 130
+    return 0
 
 
 if __name__ == "__main__":
-    for arg in sys.argv[1:] or sorted(NOTEBOOKS.glob("*.ipynb")):
-        run(Path(arg).resolve())
+    sys.exit(main())

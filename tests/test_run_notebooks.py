@@ -1,0 +1,60 @@
+"""tools/run_notebooks.py: quick outputs never replace the committed ones; failures are one line."""
+
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from conftest import ROOT
+
+TOOL = ROOT / "tools" / "run_notebooks.py"
+NOTEBOOK = ROOT / "notebooks" / "01_bigram.ipynb"
+
+
+def run_tool(*args, quick=False, cwd=ROOT):
+    env = {k: v for k, v in os.environ.items() if k != "BABYGPT_QUICK"}
+    if quick:
+        env["BABYGPT_QUICK"] = "1"
+    return subprocess.run([sys.executable, str(TOOL), *map(str, args)], capture_output=True, text=True,
+                          encoding="utf-8", env=env, cwd=cwd, timeout=120)
+
+
+def assert_one_line(stderr, *phrases):
+    assert "Traceback" not in stderr and len(stderr.splitlines()) == 1, stderr
+    for phrase in phrases:
+        assert phrase in stderr, stderr
+
+
+def test_quick_mode_refuses_to_write_over_the_committed_notebooks():
+    before = NOTEBOOK.read_bytes()
+    result = run_tool(NOTEBOOK, quick=True)
+    assert result.returncode == 2
+    assert_one_line(result.stderr, "BABYGPT_QUICK=1", "committed full-run", "--out-dir")
+    assert NOTEBOOK.read_bytes() == before
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda tmp: tmp / "missing.ipynb", "cannot read"),
+    (lambda tmp: (tmp / "broken.ipynb").write_text('{"cells": [', encoding="utf-8") and tmp / "broken.ipynb",
+     "is not a notebook"),
+])
+def test_a_missing_or_broken_notebook_is_one_line_before_anything_runs(tmp_path, make, message):
+    result = run_tool(NOTEBOOK, make(tmp_path), "--out-dir", tmp_path / "out")
+    assert result.returncode == 2
+    assert_one_line(result.stderr, message)
+    assert not (tmp_path / "out").exists()  # 01 was not run either
+
+
+def test_a_notebook_is_written_whole_and_a_failing_one_not_at_all(tmp_path):
+    good, bad = tmp_path / "good.ipynb", tmp_path / "bad.ipynb"
+    for path, code in ((good, "print('ran')"), (bad, "1 / 0")):
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), path)
+    bad_before = bad.read_bytes()
+    result = run_tool(good, bad, "--out-dir", tmp_path / "out", quick=True)
+    assert result.returncode == 1
+    assert_one_line(result.stderr, "bad.ipynb: a cell failed (ZeroDivisionError: division by zero)", "unchanged")
+    assert nbformat.read(tmp_path / "out" / "good.ipynb", as_version=4).cells[0].outputs[0]["text"] == "ran\n"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.ipynb"]  # nothing of bad, no temp file
+    assert bad.read_bytes() == bad_before
