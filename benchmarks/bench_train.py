@@ -303,6 +303,35 @@ def main(argv=None):
     repeat = args.repeat or (1 if args.quick else 3)
     settings, versions = list(dict.fromkeys(settings)), list(dict.fromkeys(versions))
 
+    scripts = [importlib.import_module(name) for name in VERSIONS.values()]
+    input_errors = tuple(script.BabyGPTError for script in scripts)  # each script defines its own
+    try:  # every setting checked, and the corpus read, before the first measurement
+        for setting in settings:
+            for version in versions:
+                module = importlib.import_module(VERSIONS[version])
+                module.check_config(build_config(module, setting, args))
+                module.read_corpus(build_config(module, setting, args))
+    except input_errors as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        measure(settings, versions, repeat, args)
+    except input_errors as err:  # a run diverged, or its files could not be written
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except (RuntimeError, MemoryError) as err:
+        if not (isinstance(err, MemoryError) or scripts[0].is_out_of_memory(err)):
+            raise  # a bug: keep its traceback
+        print("error: out of memory: choose a smaller setting or fewer --versions", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: the measurements printed so far are all there is", file=sys.stderr)
+        return 130
+    return 0
+
+
+def measure(settings, versions, repeat, args):
+    """Each setting and version: the two loops, `repeat` times in alternating order; then the table."""
     machine = torch.cuda.get_device_name() if args.device == "cuda" else f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
     load = f", load {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
     print(f"# bench_train {date.today()} | device {args.device} ({machine}{load}) | torch {torch.__version__} | "
@@ -344,7 +373,6 @@ def main(argv=None):
         print("| " + " | ".join(row) + " |")
     if ("textbook", "v4") in speedups:
         print(f"\nv4 textbook-setting speedup: {speedups['textbook', 'v4']:.2f}×")
-    return 0
 
 
 if __name__ == "__main__":

@@ -39,3 +39,14 @@ def test_speedup_is_the_median_of_paired_ratios():
     results = {"harness": [{"wall": 10.0}, {"wall": 20.0}, {"wall": 20.0}],
                "textbook": [{"wall": 15.0}, {"wall": 30.0}, {"wall": 21.0}]}
     assert bench_train.paired_ratio(results, "wall") == 1.5
+
+
+def test_a_missing_corpus_is_one_line_before_anything_is_measured(monkeypatch, capsys):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_train
+
+    monkeypatch.setitem(bench_train.QUICK, "data", "data/no_such_corpus.txt")
+    assert bench_train.main(["--quick", "--device", "cpu"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "cannot read the corpus" in captured.err and "no_such_corpus" in captured.err
+    assert "ms/step" not in captured.out  # nothing was measured

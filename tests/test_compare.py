@@ -35,8 +35,13 @@ def test_compare_writes_figure_table_and_samples(tmp_path, capsys):
     (["--n-embd", "30"], "divisible by n_head"),  # v4 on: refused before v1 trains
     (["--max-iters", "0"], "--max-iters must be"),
     (["--data", "no/such/corpus.txt"], "cannot read the corpus"),
+    (["--data", "{tmp}/one_line.txt"], "has no line breaks"),  # issue 19: the measure needs both
+    (["--data", "{tmp}/no_clauses.txt"], "has no clause marks"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, bad, message):
+    (tmp_path / "one_line.txt").write_text("春江花月夜，明月何时照我还。往事知多少。" * 50, encoding="utf-8")
+    (tmp_path / "no_clauses.txt").write_text("春江花月夜 明月何时照我还\n往事知多少\n" * 50, encoding="utf-8")
+    bad = [arg.format(tmp=tmp_path) for arg in bad]
     assert compare_versions.main(TINY + bad + ["--out-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1

@@ -16,7 +16,6 @@ import argparse
 import dataclasses
 import json
 import re
-import shutil
 import sys
 from collections import Counter
 from pathlib import Path
@@ -79,7 +78,13 @@ def check_all(settings, out_root):
     Returns the corpus text (the same for every version)."""
     for module in VERSIONS:
         module.check_config(make_config(module, settings, out_root))  # v4 on: n_embd % n_head
-    return VERSIONS[0].read_corpus(make_config(VERSIONS[0], settings, out_root))
+    text = VERSIONS[0].read_corpus(make_config(VERSIONS[0], settings, out_root))
+    # The clause measure starts each generated stream at a line break and counts clauses.
+    VERSIONS[0].require("\n" in text, f"{settings['data']} has no line breaks: the clause-length measure "
+                        "starts each sample at one; use a corpus with one line per verse")
+    VERSIONS[0].require(clause_lengths(validation_text(text)), f"the validation split of {settings['data']} "
+                        f"has no clause marks ({CLAUSE_MARKS}): the clause-length measure needs clauses")
+    return text
 
 
 def train_all(settings, out_root):
@@ -110,7 +115,10 @@ def clause_lengths(text):
 
 def length_distance(a, b):
     """Total-variation distance between two lists' distributions of lengths: half the summed
-    absolute difference of their frequencies. 0: the same distribution; 1: no length in common."""
+    absolute difference of their frequencies. 0: the same distribution; 1: no length in common.
+    NaN when a list is empty (a model that wrote no clause has no distribution to compare)."""
+    if not a or not b:
+        return float("nan")
     count_a, count_b = Counter(a), Counter(b)
     return 0.5 * sum(abs(count_a[n] / len(a) - count_b[n] / len(b)) for n in count_a.keys() | count_b.keys())
 
@@ -190,9 +198,7 @@ def write_report(results, settings, out_root):
     out_root = Path(out_root)
     png, md = out_root / "compare.png", out_root / "compare.md"
     module = VERSIONS[0]  # the harness is the same in every script
-    fig = plot_val_losses(results)
-    with module.atomic_path(png) as tmp:
-        fig.savefig(tmp, format="png", dpi=150)
+    module.write_file(png, module.png_bytes(plot_val_losses(results)))
     report = (
         f"# BabyGPT: the seven versions compared\n\nSame budget and seed for all: {budget_line(settings)}.\n\n"
         f"![validation loss](compare.png)\n\n{table_markdown(results)}\n\n"
@@ -227,12 +233,12 @@ def main(argv=None):
         png, md = write_report(results, args, out_root)
         if png_copy:
             Path(png_copy).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(png, png_copy)
+            VERSIONS[0].write_file(Path(png_copy), png.read_bytes())
     except tuple(module.BabyGPTError for module in VERSIONS) as err:  # bad input, or a diverged run
         print(f"error: {err}", file=sys.stderr)
         return err.status
-    except RuntimeError as err:
-        if not VERSIONS[0].is_out_of_memory(err):
+    except (RuntimeError, MemoryError) as err:
+        if not (isinstance(err, MemoryError) or VERSIONS[0].is_out_of_memory(err)):
             raise  # a bug: keep its traceback
         print("error: out of memory: use a smaller --batch-size or --block-size", file=sys.stderr)
         return 1
