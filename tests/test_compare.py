@@ -72,3 +72,17 @@ def test_the_measure_reads_the_generated_text_it_promises(small_text):
     streams = text.split("\n")  # the streams, joined by a line break; each may hold line breaks of its own
     assert len(text) == compare_versions.GENERATED_CHARACTERS + compare_versions.STREAMS - 1
     assert len(streams) >= compare_versions.STREAMS
+
+
+@pytest.mark.parametrize("error, status, message", [
+    (KeyboardInterrupt(), 130, "interrupted: the versions trained so far keep their files"),
+    (MemoryError(), 1, "error: out of memory"),
+], ids=["ctrl-c", "out-of-memory"])
+def test_ctrl_c_and_out_of_memory_while_training_are_one_line(tmp_path, capsys, monkeypatch, error, status, message):
+    def fails(config):
+        raise error
+
+    monkeypatch.setattr(compare_versions.VERSIONS[0], "train", fails)
+    assert compare_versions.main(TINY + ["--out-dir", str(tmp_path)]) == status
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err

@@ -7,8 +7,20 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
 NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def repository(tmp_path_factory):
+    """The repository's scripts, tools, data and notebooks, linked into a fresh folder: the
+    notebooks' runs/ goes there, never over (or beside) a learner's runs in the repository."""
+    copy = tmp_path_factory.mktemp("repository")
+    for path in [*ROOT.glob("babygpt_v*.py"), ROOT / "tools", ROOT / "data"]:
+        (copy / path.name).symlink_to(path, target_is_directory=path.is_dir())
+    (copy / "notebooks").mkdir()  # a real folder: the notebooks find the root from it, resolving links
+    return copy
 
 
 def test_all_eight_notebooks_are_here_in_order():
@@ -20,14 +32,14 @@ def test_all_eight_notebooks_are_here_in_order():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
-def test_notebook_runs(name):
+def test_notebook_runs(name, repository):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)  # a fresh copy in memory: the file is never written
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = []
     client = NotebookClient(
         nb, kernel_name="python3", timeout=60,  # per cell
-        resources={"metadata": {"path": str(NOTEBOOKS)}},  # the working directory: notebooks/
+        resources={"metadata": {"path": str(repository / "notebooks")}},  # the working directory
     )
     # One torch thread: as fast for these tiny models, and steady when the machine is busy.
     env = {**os.environ, "BABYGPT_QUICK": "1", "OMP_NUM_THREADS": "1"}
@@ -39,10 +51,10 @@ def test_notebook_runs(name):
 
 
 @pytest.mark.slow
-def test_a_notebook_runs_from_a_colab_layout(tmp_path):
+def test_a_notebook_runs_from_a_colab_layout(tmp_path, repository):
     """Colab's working directory is /content and the clone is /content/BabyGPT: one level below."""
     (tmp_path / "sample_data").mkdir()
-    (tmp_path / "BabyGPT").symlink_to(NOTEBOOKS.parent, target_is_directory=True)
+    (tmp_path / "BabyGPT").symlink_to(repository, target_is_directory=True)
     nb = nbformat.read(NOTEBOOKS / NAMES[0], as_version=4)
     client = NotebookClient(nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(tmp_path)}})
     client.execute(env={**os.environ, "BABYGPT_QUICK": "1", "OMP_NUM_THREADS": "1"})
