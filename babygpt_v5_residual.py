@@ -378,8 +378,12 @@ def check_device(config):
     if device == "cuda":
         require(torch.cuda.is_available(), f"--device cuda is not available: this torch "
                 f"({torch.__version__}) sees no CUDA GPU here; use --device auto")
-        require(config.dtype != "bfloat16" or torch.cuda.is_bf16_supported(), "--dtype bfloat16: "
-                "this GPU does not support bfloat16; use --dtype float32 or tf32")
+        # Without emulation: GPUs before NVIDIA's Ampere (Colab's T4) only emulate bfloat16, slower
+        # than float32.
+        bfloat16 = torch.cuda.is_bf16_supported(including_emulation=False)
+        require(config.dtype != "bfloat16" or bfloat16, "--dtype bfloat16: this GPU does not "
+                "compute in bfloat16 (before NVIDIA's Ampere it is only emulated); use --dtype "
+                "float32")
     if device == "mps":
         require(torch.backends.mps.is_available(), f"--device mps is not available: this torch "
                 f"({torch.__version__}) sees no Apple MPS here; use --device auto")

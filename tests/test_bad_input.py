@@ -310,17 +310,21 @@ def test_a_run_leaves_torchs_matmul_precision_as_it_found_it(dtype, tmp_path, mo
         torch.set_float32_matmul_precision(previous)
 
 
-def test_bfloat16_on_a_gpu_without_it_is_refused_up_front(tmp_path):
-    """As on a GPU older than NVIDIA's Ampere: torch sees CUDA, but no bfloat16 support."""
+@pytest.mark.parametrize("is_bf16_supported", [
+    "lambda including_emulation=True: False",  # no bfloat16 at all
+    "lambda including_emulation=True: including_emulation",  # emulated only: a T4, as torch 2.13 reports it
+], ids=["none", "emulated"])
+def test_bfloat16_on_a_gpu_without_it_is_refused_up_front(tmp_path, is_bf16_supported):
+    """As on a GPU older than NVIDIA's Ampere: torch sees CUDA, but no bfloat16 arithmetic."""
     code = ("import runpy, sys, torch; torch.cuda.is_available = lambda: True; "
-            "torch.cuda.is_bf16_supported = lambda *args, **kwargs: False; "
+            f"torch.cuda.is_bf16_supported = {is_bf16_supported}; "
             "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')")
     result = subprocess.run(
         [sys.executable, "-c", code, str(ROOT / f"{V4}.py"), *BASE, "--device", "cuda", "--dtype", "bfloat16",
          "--out-dir", str(tmp_path / "run")], capture_output=True, text=True, encoding="utf-8", env=ENV, timeout=120,
     )
     assert result.returncode == 2, result.stderr[-2000:]
-    assert_one_line(result.stderr, "error: --dtype bfloat16", "does not support bfloat16", "--dtype float32")
+    assert_one_line(result.stderr, "error: --dtype bfloat16", "does not compute in bfloat16", "--dtype float32")
     assert not (tmp_path / "run" / "ckpt.pt").exists()
 
 
