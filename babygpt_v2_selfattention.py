@@ -136,11 +136,12 @@ class BabyGPT(nn.Module):
             idx_cond = idx[:, -self.block_size:]  # (B, <=block_size): it sees no further back
             logits, _ = self(idx_cond)  # (B, T, vocab_size)
             logits = logits[:, -1, :] / temperature  # (B, vocab_size): the last position predicts
+            if top_k is not None:  # only the k likeliest characters stay candidates
+                logits, candidates = torch.topk(logits, min(top_k, logits.size(-1)))  # (B, k) each
+            probs = F.softmax(logits, dim=-1)  # (B, vocab_size), or (B, k) with top_k
+            idx_next = torch.multinomial(probs, num_samples=1)  # (B, 1): a position in probs
             if top_k is not None:
-                kth_best = torch.topk(logits, min(top_k, logits.size(-1))).values[:, [-1]]  # (B, 1)
-                logits = logits.masked_fill(logits < kth_best, float("-inf"))  # (B, vocab_size)
-            probs = F.softmax(logits, dim=-1)  # (B, vocab_size)
-            idx_next = torch.multinomial(probs, num_samples=1)  # (B, 1)
+                idx_next = candidates.gather(-1, idx_next)  # (B, 1): the candidate's character id
             idx = torch.cat((idx, idx_next), dim=1)  # (B, T + 1)
         return idx
 

@@ -152,6 +152,20 @@ def test_generate_length_crop_and_decodable(script, small_text):
     assert tokenizer.decode(out[0].tolist()).startswith("明月几时有")
 
 
+def test_top_k_samples_only_among_the_k_likeliest(script, small_text, monkeypatch):
+    """Even a sampler that returns an index of probability 0 (torch.multinomial on Apple's MPS can,
+    issue 20) stays among the k likeliest: only they are offered to it."""
+    torch.manual_seed(0)
+    tokenizer = script.Tokenizer(small_text)
+    model = script.BabyGPT(script.Config(block_size=8, n_embd=16), tokenizer.vocab_size).eval()
+    prompt = torch.tensor([tokenizer.encode("明月几时有")])
+    monkeypatch.setattr(torch, "multinomial", lambda probs, num_samples: probs.argmin(dim=-1, keepdim=True))
+    out = model.generate(prompt, max_new_tokens=1, top_k=5)
+    with torch.no_grad():
+        likeliest = torch.topk(model(prompt)[0][0, -1], 5).indices
+    assert out[0, -1].item() in likeliest.tolist()
+
+
 def test_one_batch_overfits(script, small_text):
     """Trained again and again on one batch, a model memorises it: the loss falls far below its start."""
     torch.manual_seed(0)
