@@ -13,9 +13,15 @@
 # $OUT/gpu_checks.log when OUT is set (the device tool's folder), else to runs/gpu_checks/gpu_checks.log.
 # A smoke test on a CPU: DEVICE=cpu EXTRA="--max-iters 40 --eval-interval 20 --data data/songci300.txt"
 # BENCH_EXTRA=--quick PRESET_SECONDS=5 PRESET7_SECONDS=5 bash benchmarks/gpu_checks.sh
+#
+# Exit status: 0 when every stage ran and its checks passed; 1 when a stage failed (the last line
+# names them), 2 for an unknown stage. Every command is killed after COMMAND_SECONDS (default 600,
+# the device tool's limit per call; SIGTERM, then SIGKILL 30 s later), so a hung one fails its stage
+# instead of holding the machine.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-py=${PYTHON:-python3}
+python=${PYTHON:-python3}
+py="timeout -k 30 ${COMMAND_SECONDS:-600} $python"
 device=${DEVICE:-cuda}
 runs=${RUNS:-runs/gpu_checks}
 log=${OUT:-$runs}/gpu_checks.log
@@ -29,10 +35,12 @@ train() {  # train NAME [flags...]: v4 into runs/gpu_checks/NAME; prints its eva
 }
 
 stage_options() {
+    local failed=0
     for opts in "" "--dtype tf32" "--dtype bfloat16" "--compile" "--dtype bfloat16 --compile"; do
         echo "## default setting, harness options: ${opts:-none}"
-        bench --settings default --repeat 1 $opts | grep -E "^\| default|^#"
+        bench --settings default --repeat 1 $opts | grep -E "^\| default|^#" || failed=1
     done
+    return $failed
 }
 
 stage_headline() {
@@ -41,16 +49,20 @@ stage_headline() {
 }
 
 presets() {  # presets SCRIPT SECONDS TARGET PREFIX "name flags"...: each for SECONDS, then time to TARGET
-    local script=$1 seconds=$2 target=$3 prefix=$4 preset name flags
+    local script=$1 seconds=$2 target=$3 prefix=$4 preset name flags status failed=0
     local common="--dtype ${PRESET_DTYPE:-bfloat16} --eval-iters 10 --prompt 春江"
     shift 4
     for preset in "$@"; do
         read -r name flags <<<"$preset"
         echo "## $prefix $name: $flags $common (Ctrl-C after $seconds s: the run saves and stops)"
-        timeout -s INT "$seconds" $py "$script" --out-dir "$runs/$prefix-$name" \
+        timeout -k 30 -s INT "$seconds" $python "$script" --out-dir "$runs/$prefix-$name" \
             --device "$device" $flags $common ${EXTRA:-} 2>&1 | tr '\r' '\n' | grep -E "^step|^error"
+        status=$?
+        [ $status -eq 0 ] || [ $status -eq 124 ] || failed=1  # 124: stopped by the timeout, as planned
     done
-    $py benchmarks/curves.py time-to-loss "$runs/$prefix"-*/metrics.json --target "$target"
+    # Status 1 only says that a run did not reach the target: a finding, not a failure.
+    $py benchmarks/curves.py time-to-loss "$runs/$prefix"-*/metrics.json --target "$target" || [ $? -eq 1 ] || failed=1
+    return $failed
 }
 
 stage_preset() {
@@ -71,20 +83,27 @@ stage_preset7() {
 }
 
 stage_accuracy() {
+    local failed=0
     echo "## accuracy: the default setting, seed 1337, on the GPU in fp32 and bf16, and on the CPU in fp32"
-    train gpu-fp32 --device "$device"
-    train gpu-bf16 --device "$device" --dtype bfloat16
-    train cpu-fp32 --device cpu
-    $py benchmarks/curves.py agree "$runs/cpu-fp32/metrics.json" "$runs/gpu-fp32/metrics.json" --tolerance 0.05
-    $py benchmarks/curves.py agree "$runs/gpu-fp32/metrics.json" "$runs/gpu-bf16/metrics.json" --tolerance 0.02 --final-only
+    train gpu-fp32 --device "$device" || failed=1
+    train gpu-bf16 --device "$device" --dtype bfloat16 || failed=1
+    train cpu-fp32 --device cpu || failed=1
+    $py benchmarks/curves.py agree "$runs/cpu-fp32/metrics.json" "$runs/gpu-fp32/metrics.json" --tolerance 0.05 || failed=1
+    $py benchmarks/curves.py agree "$runs/gpu-fp32/metrics.json" "$runs/gpu-bf16/metrics.json" --tolerance 0.02 --final-only || failed=1
+    return $failed
 }
 
 echo "# gpu_checks $(date -u +%F) | $(nvidia-smi -L 2>/dev/null | head -1) | $($py -c 'import torch; print("torch", torch.__version__)')"
+failed=""
 for stage in "${@:-options headline preset preset7 accuracy}"; do
     for s in $stage; do
         case $s in
-            options | headline | preset | preset7 | accuracy) "stage_$s" ;;
+            options | headline | preset | preset7 | accuracy) "stage_$s" || failed="$failed $s" ;;
             *) echo "error: unknown stage $s (options, headline, preset, preset7, accuracy)" >&2; exit 2 ;;
         esac
     done
 done
+if [ -n "$failed" ]; then
+    echo "error: these stages failed or were killed:$failed (their output is above)" >&2
+    exit 1
+fi

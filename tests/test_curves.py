@@ -85,3 +85,18 @@ def test_gpu_checks_script_runs_its_accuracy_stage_on_a_cpu(tmp_path):
     assert (tmp_path / "out" / "gpu_checks.log").read_text(encoding="utf-8").count(": agree") == 2
     bad = subprocess.run(["bash", script, "nope"], capture_output=True, text=True, env=env, timeout=60)
     assert bad.returncode == 2 and "error: unknown stage nope" in bad.stdout + bad.stderr
+
+
+def test_gpu_checks_kills_a_hung_command_and_exits_1_naming_its_stage(tmp_path):
+    """A command that hangs (here a fake python that sleeps) is killed after COMMAND_SECONDS, and its
+    stage counts as failed: the script exits 1 instead of holding the GPU machine."""
+    hang = tmp_path / "python"
+    hang.write_text("#!/bin/sh\nsleep 60\n")
+    hang.chmod(0o755)
+    env = {**os.environ, "PYTHON": str(hang), "COMMAND_SECONDS": "1", "RUNS": str(tmp_path / "runs"),
+           "OUT": str(tmp_path / "out")}
+    done = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_checks.sh"), "headline"], capture_output=True,
+                          text=True, encoding="utf-8", env=env, timeout=60)
+    assert done.returncode == 1
+    last = done.stdout.strip().splitlines()[-1]  # the script sends stderr through tee to stdout and its log
+    assert last == "error: these stages failed or were killed: headline (their output is above)"
