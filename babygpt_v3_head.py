@@ -252,7 +252,10 @@ def write_samples(model, tokenizer, config):
     samples = []
     for prompt in config.prompt:
         idx = torch.tensor([tokenizer.encode(prompt)], dtype=torch.long, device=device)  # (1, T)
-        out = model.generate(idx, config.max_new_tokens, config.temperature, config.top_k)
+        # --compile is for training: here the context grows a character at a time, and each new
+        # length would be compiled anew, for longer than sampling takes.
+        with torch.compiler.set_stance("force_eager"):
+            out = model.generate(idx, config.max_new_tokens, config.temperature, config.top_k)
         samples.append(tokenizer.decode(out[0].tolist()))  # out: (1, T + max_new_tokens)
     return samples
 

@@ -124,13 +124,20 @@ def test_bfloat16_runs_the_forward_pass_in_bfloat16(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_compile_compiles_and_its_checkpoint_loads_into_the_plain_model(tmp_path, capsys):
-    """--compile runs the model through torch.compile (one Block: compiling takes longer for each),
-    and ckpt.pt keeps the plain parameter names, so --sample-only loads it without compiling."""
+def test_compile_compiles_twice_and_its_checkpoint_loads_into_the_plain_model(tmp_path, capsys):
+    """--compile runs the model through torch.compile (one Block: compiling takes longer for each)
+    twice: for training and for evaluation (the train and eval modes); sampling runs eagerly. ckpt.pt
+    keeps the plain parameter names, so --sample-only loads it without compiling."""
+    from torch._dynamo.utils import counters  # what torch.compile counts: its graphs, among others
+
     module = load_script(SCRIPTS[-1])
     config = tiny_config(module, tmp_path, compile=True, n_layer=1, max_iters=4, eval_interval=4)
-    _, seen = linear_output_dtypes(module, config)
-    assert (torch.float32, True) in seen  # traced by torch.compile
+    torch._dynamo.reset()
+    counters.clear()
+    model, tokenizer, _ = module.train(config)
+    assert counters["stats"]["unique_graphs"] == 2  # compiled: once for each mode
+    module.write_samples(model, tokenizer, config)
+    assert counters["stats"]["unique_graphs"] == 2  # sampling's growing lengths added none
     state = torch.load(tmp_path / "run" / "ckpt.pt", weights_only=True)
     assert not any("_orig_mod" in key for key in state["model"])
     model, _ = module.load_checkpoint(dataclasses.replace(config, compile=False, sample_only=True))

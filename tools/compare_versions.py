@@ -131,7 +131,8 @@ def generated_text(model, tokenizer, config):
     torch.manual_seed(config.seed)
     model.eval()
     start = torch.full((STREAMS, 1), tokenizer.stoi["\n"], dtype=torch.long, device=device)  # (S, 1)
-    out = model.generate(start, GENERATED_CHARACTERS // STREAMS, config.temperature, config.top_k)
+    with torch.compiler.set_stance("force_eager"):  # as write_samples: no compiling for each length
+        out = model.generate(start, GENERATED_CHARACTERS // STREAMS, config.temperature, config.top_k)
     return "\n".join(tokenizer.decode(row[1:].tolist()) for row in out)  # out: (S, 1 + n)
 
 
