@@ -506,12 +506,13 @@ class TrainingLog:
         try:
             move_earlier_run_aside(self.out_dir)
         except BabyGPTError:
-            self.lock.close()
+            self.__exit__()
             raise
         return self
 
     def __exit__(self, *exception):
-        self.lock.close()  # closing the lock file releases the lock
+        if self.lock:
+            self.lock.close()  # closing the lock file releases the lock
 
     def evaluation(self, step, losses):
         """Print the losses after `step` updates; save the model, the history and the plot."""
@@ -549,9 +550,14 @@ class TrainingLog:
 
 
 def lock_folder(folder):
-    """An exclusive lock on folder/.lock, or one line saying who holds it. The operating system
-    drops the lock when the file closes or the process ends, however it ends: no stale locks."""
-    lock = open(folder / ".lock", "a+b")
+    """An exclusive lock on folder/.lock, or one line saying that another run holds it. The system
+    drops the lock when the file closes or the process ends, however it ends: no stale locks.
+    Where no lock can be had (a file system without locks, another user's .lock), the run goes on
+    without one. Returns the open lock file, or None."""
+    try:
+        lock = open(folder / ".lock", "a+b")
+    except OSError:
+        return None
     try:
         if os.name == "nt":
             import msvcrt
@@ -559,10 +565,12 @@ def lock_folder(folder):
         else:
             import fcntl
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except (BlockingIOError, PermissionError):  # held by another process (POSIX; Windows)
         lock.close()
         raise BabyGPTError(f"another run is writing to {folder}; wait for it to end, or give this "
                            "one another --out-dir") from None
+    except OSError:  # this file system has no locks
+        pass
     return lock
 
 
