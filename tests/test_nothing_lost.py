@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -175,9 +176,9 @@ def test_ctrl_c_or_sigterm_saves_then_samples_and_exits_130(signum, tmp_path):
 @pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads /proc/<pid>/maps (Linux)")
 def test_ctrl_c_while_torch_loads_ends_quietly(tmp_path):
     with start_script(*BASE, "--out-dir", str(tmp_path / "run")) as proc:
-        maps = f"/proc/{proc.pid}/maps"
+        maps = Path(f"/proc/{proc.pid}/maps")
         deadline = time.monotonic() + 60
-        while "libtorch" not in open(maps).read():  # torch's library is mapped: `import torch` has begun
+        while "libtorch" not in maps.read_text():  # torch's library is mapped: `import torch` has begun
             assert time.monotonic() < deadline and proc.poll() is None
             time.sleep(0.005)
         proc.send_signal(signal.SIGINT)
