@@ -482,10 +482,10 @@ def lock_folder(folder):
     return lock
 
 
-def move_earlier_run_aside(out_dir):
+def move_earlier_run_aside(out_dir, names=RUN_FILES):
     """An earlier run's files go to out_dir/earlier/<when they were saved>/, and one line says so:
     a new run never overwrites a trained model. Delete what you no longer want."""
-    found = [out_dir / name for name in RUN_FILES if (out_dir / name).exists()]
+    found = [out_dir / name for name in names if (out_dir / name).exists()]
     if not found:
         return
     saved_at = time.localtime(max(path.stat().st_mtime for path in found))
@@ -610,7 +610,6 @@ def build_parser():
 def stop_on_signals():
     """While training: the first Ctrl-C (SIGINT) or SIGTERM (a closed Colab tab, a cluster's time
     limit) asks train() to stop after this step and save. Afterwards, Ctrl-C interrupts at once."""
-    stop_requested.clear()
     signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGTERM, on_stop)
     try:
@@ -640,6 +639,7 @@ def is_compile_failure(err):
 
 def main(argv=None):
     config = Config(**vars(build_parser().parse_args(argv)))
+    stop_requested.clear()  # not set by an earlier call in this process
     try:
         if config.sample_only:
             model, tokenizer = load_checkpoint(config)

@@ -309,8 +309,9 @@ def main(argv=None):
         for setting in settings:
             for version in versions:
                 module = importlib.import_module(VERSIONS[version])
-                module.check_config(build_config(module, setting, args))
-                module.read_corpus(build_config(module, setting, args))
+                config = build_config(module, setting, args)
+                module.check_config(config)
+                module.read_corpus(config)
     except input_errors as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

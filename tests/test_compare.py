@@ -86,3 +86,19 @@ def test_ctrl_c_and_out_of_memory_while_training_are_one_line(tmp_path, capsys, 
     assert compare_versions.main(TINY + ["--out-dir", str(tmp_path)]) == status
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+def test_a_rerun_keeps_the_earlier_report(tmp_path, capsys):
+    """compare.md and compare.png of an earlier comparison move to earlier/, like each version's run."""
+    (tmp_path / "compare.md").write_text("the earlier report\n", encoding="utf-8")
+    (tmp_path / "compare.png").write_bytes(b"the earlier figure")
+    final = {"train_loss": 5.0, "val_loss": 5.1, "wall_seconds": 1.0, "tokens_per_second": 100.0}
+    result = {"version": "v1", "concept": "bigram", "history": [{"step": 0, "val_loss": 8.7}, {"step": 10, "val_loss": 5.1}],
+              "final": final, "parameters": 10, "prompts": ["春江"], "samples": ["春江水"], "clause_distance": 0.5}
+    settings = {**compare_versions.default_settings(), "prompt": ("春江",)}
+    compare_versions.write_report([result], settings, tmp_path)
+    [aside] = (tmp_path / "earlier").iterdir()
+    assert (aside / "compare.md").read_text(encoding="utf-8") == "the earlier report\n"
+    assert (aside / "compare.png").read_bytes() == b"the earlier figure"
+    assert "![validation loss](compare.png)" in (tmp_path / "compare.md").read_text(encoding="utf-8")
+    assert f"compare.png, compare.md moved to {aside}" in capsys.readouterr().out

@@ -199,6 +199,7 @@ def write_report(results, settings, out_root):
     out_root = Path(out_root)
     png, md = out_root / "compare.png", out_root / "compare.md"
     module = VERSIONS[0]  # the harness is the same in every script
+    module.move_earlier_run_aside(out_root, (png.name, md.name))  # an earlier report is kept too
     module.write_file(png, module.png_bytes(plot_val_losses(results)))
     report = (
         f"# BabyGPT: the seven versions compared\n\nSame budget and seed for all: {budget_line(settings)}.\n\n"
