@@ -1,6 +1,8 @@
 """Shared fixtures: the seven scripts imported as modules, and the small corpus."""
 
+import contextlib
 import importlib
+import io
 import os
 import sys
 from pathlib import Path
@@ -46,3 +48,22 @@ def tiny_config(module, tmp_path, **overrides):
     )
     settings.update(overrides)
     return module.Config(**settings)
+
+
+TINY_COMPARE = [
+    "--data", str(SMALL_CORPUS), "--batch-size", "4", "--block-size", "8", "--max-iters", "20",
+    "--eval-interval", "10", "--eval-iters", "2", "--n-embd", "16", "--device", "cpu", "--max-new-tokens", "10",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_comparison(tmp_path_factory):
+    """A comparison of all seven at two seeds, on a budget of seconds: (exit status, what it printed,
+    its folder). Its checkpoints serve the tools that load them (tools/write_ci.py)."""
+    from tools import compare_versions
+
+    out_dir = tmp_path_factory.mktemp("compare")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        status = compare_versions.main(TINY_COMPARE + ["--seeds", "2", "--out-dir", str(out_dir)])
+    return status, printed.getvalue(), out_dir

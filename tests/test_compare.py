@@ -1,34 +1,55 @@
 """tools/compare_versions.py: the seven versions, one budget, one report (tiny budget)."""
 
+import json
+
 import pytest
 import torch
 
-from conftest import SMALL_CORPUS
+from conftest import TINY_COMPARE as TINY
 from tools import compare_versions
 
-TINY = [
-    "--data", str(SMALL_CORPUS), "--batch-size", "4", "--block-size", "8", "--max-iters", "20",
-    "--eval-interval", "10", "--eval-iters", "2", "--n-embd", "16", "--device", "cpu", "--max-new-tokens", "10",
-]
+# One version's result, as train_all gives it: for the report's tests without training.
+MEASURES = {"seed": 1337, "val_loss": 5.1, "train_loss": 5.0, "clause_distance": 0.5, "wall_seconds": 1.0,
+            "form_score": 0.5, "4-gram": 0.1, "8-gram": 0.0, "longest": 4.0}
+FLOORS = {"clause_distance": 0.02, "clause_distance_90": (0.01, 0.03), "form_score": 0.8, "ci": 10,
+          "4-gram": 0.1, "8-gram": 0.01, "longest": 5.0}
+RESULT = {"version": "v1", "concept": "bigram", "history": [{"step": 0, "val_loss": 8.7}, {"step": 10, "val_loss": 5.1}],
+          "final": {"train_loss": 5.0, "val_loss": 5.1, "wall_seconds": 1.0, "tokens_per_second": 100.0},
+          "parameters": 10, "prompts": ["春江"], "samples": ["春江水"], "clause_distance": 0.5,
+          "seeds": [MEASURES], "floors": FLOORS}
 
 
 @pytest.mark.slow
-def test_compare_writes_figure_table_and_samples(tmp_path, capsys):
-    copy = tmp_path / "docs" / "compare.png"
-    code = compare_versions.main(TINY + ["--out-dir", str(tmp_path / "cmp"), "--png-copy", str(copy)])
-    assert code == 0
-    out = capsys.readouterr().out
+def test_compare_writes_figure_table_samples_and_each_seed(tiny_comparison):
+    status, out, folder = tiny_comparison
+    assert status == 0
     assert "| version | concept | parameters |" in out and "| v7 | transformer |" in out
-    assert "clause-length distance |" in out
-    assert (tmp_path / "cmp" / "compare.png").read_bytes()[:4] == b"\x89PNG" and copy.is_file()
-    report = (tmp_path / "cmp" / "compare.md").read_text(encoding="utf-8")
-    assert "![validation loss](compare.png)" in report
+    assert "clause-length distance |" in out and "form score |" in out and " ± " in out
+    assert (folder / "compare.png").read_bytes()[:4] == b"\x89PNG"
+    report = (folder / "compare.md").read_text(encoding="utf-8")
+    assert "![validation loss](compare.png)" in report and "seeds 1337, 1338" in report
+    assert "## Noise floors" in report and "| v1 → v2 |" in report
+    numbers = json.loads((folder / "compare.json").read_text(encoding="utf-8"))
     for version in ("v1", "v2", "v3", "v4", "v5", "v6", "v7"):
         assert f"| {version} |" in report
-        assert (tmp_path / "cmp" / version / "metrics.json").is_file()
-        assert (tmp_path / "cmp" / version / "samples.txt").read_text(encoding="utf-8").startswith("春江")
+        assert [s["seed"] for s in numbers["versions"][version]] == [1337, 1338]
+        for run in (folder / version, folder / "seeds" / "1338" / version):
+            assert (run / "metrics.json").is_file() and (run / "ckpt.pt").is_file()
+        assert (folder / version / "samples.txt").read_text(encoding="utf-8").startswith("春江")
     for prompt in ("春江", "明月", "往事"):
         assert f"**{prompt}**" in report
+
+
+def test_png_copy(tmp_path, monkeypatch):
+    """--png-copy: the figure also goes where the README shows it (training replaced by a stub)."""
+    def trained(settings, out_root, seeds):
+        (tmp_path / "cmp").mkdir()  # as training would
+        return [RESULT]
+
+    monkeypatch.setattr(compare_versions, "train_all", trained)
+    copy = tmp_path / "docs" / "compare.png"
+    assert compare_versions.main(TINY + ["--out-dir", str(tmp_path / "cmp"), "--png-copy", str(copy)]) == 0
+    assert copy.read_bytes() == (tmp_path / "cmp" / "compare.png").read_bytes()
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -92,13 +113,11 @@ def test_a_rerun_keeps_the_earlier_report(tmp_path, capsys):
     """compare.md and compare.png of an earlier comparison move to earlier/, like each version's run."""
     (tmp_path / "compare.md").write_text("the earlier report\n", encoding="utf-8")
     (tmp_path / "compare.png").write_bytes(b"the earlier figure")
-    final = {"train_loss": 5.0, "val_loss": 5.1, "wall_seconds": 1.0, "tokens_per_second": 100.0}
-    result = {"version": "v1", "concept": "bigram", "history": [{"step": 0, "val_loss": 8.7}, {"step": 10, "val_loss": 5.1}],
-              "final": final, "parameters": 10, "prompts": ["春江"], "samples": ["春江水"], "clause_distance": 0.5}
     settings = {**compare_versions.default_settings(), "prompt": ("春江",)}
-    compare_versions.write_report([result], settings, tmp_path)
+    compare_versions.write_report([RESULT], settings, tmp_path)
     [aside] = (tmp_path / "earlier").iterdir()
     assert (aside / "compare.md").read_text(encoding="utf-8") == "the earlier report\n"
     assert (aside / "compare.png").read_bytes() == b"the earlier figure"
     assert "![validation loss](compare.png)" in (tmp_path / "compare.md").read_text(encoding="utf-8")
     assert f"compare.png, compare.md moved to {aside}" in capsys.readouterr().out
+    assert not (aside / "compare.json").exists()  # there was none: nothing to move

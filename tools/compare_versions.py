@@ -1,21 +1,28 @@
 """Train the seven BabyGPT versions with the same budget and seed, and compare them.
 
     python tools/compare_versions.py                  # the scripts' own defaults (about 12 minutes on a 2-core CPU)
+    python tools/compare_versions.py --seeds 3        # each version at 3 seeds: mean and spread
     python tools/compare_versions.py --max-iters 500  # a quicker look
     python tools/compare_versions.py --help           # every flag
 
 Writes, in --out-dir (default runs/compare):
-    compare.png   validation-loss curves of the seven versions, overlaid
-    compare.md    the table (parameters, final losses, wall time, tokens/s, clause-length distance)
-                  and the samples side by side
+    compare.png   validation-loss curves of the seven versions, overlaid (the first seed)
+    compare.md    the table (parameters, losses, wall time, tokens/s, and the poems' measures:
+                  clause-length distance, form score, copy check), as mean ± standard deviation
+                  over the seeds; the noise floors; the samples side by side
+    compare.json  every number of the table, per version and seed
     v1/ ... v7/   each version's own run files (ckpt.pt, metrics.json, loss.png, samples.txt)
+    seeds/<seed>/v1/ ... v7/   the same for each further seed
 and prints the table. notebooks/08_compare_versions.ipynb uses the same functions.
 """
 
 import argparse
 import dataclasses
 import json
+import math
+import random
 import re
+import statistics
 import sys
 from collections import Counter
 from pathlib import Path
@@ -34,6 +41,7 @@ import babygpt_v7_transformer  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from tools import poetry_form  # noqa: E402
 from tools.cjk_font import use_cjk_font  # noqa: E402
 
 VERSIONS = [
@@ -46,6 +54,8 @@ CLAUSE_MARKS = "，。、；：？！"
 # stretch that ends at a line break instead (a 词牌 title) is not a clause.
 CLAUSE = re.compile(f"([^{CLAUSE_MARKS}\\s]+)[{CLAUSE_MARKS}]")
 GENERATED_CHARACTERS, STREAMS = 10_000, 20  # how much text each version writes for the measure
+TUNES, CI_PER_TUNE = 20, 3  # the form score: the 20 commonest tunes, 3 ci written after each name
+FLOOR_DRAWS = 200  # samples of the corpus's own text for the clause-length distance's floor
 
 
 def shared_fields():
@@ -87,25 +97,109 @@ def check_all(settings, out_root):
     return text
 
 
-def train_all(settings, out_root):
-    """Train each version on the same settings; returns one result dict per version."""
-    corpus = clause_lengths(validation_text(check_all(settings, out_root)))  # measured once
+def train_all(settings, out_root, seeds=1):
+    """Train each version on the same settings, at seeds settings["seed"], +1, ... (all seven at
+    one seed before the next, so an interrupted comparison still compares). Returns one result
+    dict per version: the first seed's run (curves, samples) and every seed's measures."""
+    text = check_all(settings, out_root)
+    poems = Poems(text)  # measured once: the corpus's clause lengths, tunes and training n-grams
+    runs = {module.VERSION: [] for module in VERSIONS}
+    for k in range(seeds):
+        seed_root = Path(out_root) if k == 0 else Path(out_root) / "seeds" / str(settings["seed"] + k)
+        for module in VERSIONS:
+            config = make_config(module, {**settings, "seed": settings["seed"] + k}, seed_root)
+            runs[module.VERSION].append(train_and_measure(module, config, poems))
+    floors = poems.floors()
     results = []
     for module in VERSIONS:
-        config = make_config(module, settings, out_root)
-        model, tokenizer, history = module.train(config)
-        samples = module.write_samples(model, tokenizer, config)
-        lengths = clause_lengths(generated_text(model, tokenizer, config))
-        out_dir = Path(config.out_dir)
-        module.write_text(out_dir / "samples.txt", module.SAMPLE_SEPARATOR.join(samples) + "\n")
-        metrics = json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
-        results.append({
-            "version": module.VERSION, "concept": module.CONCEPT, "history": history,
-            "parameters": metrics["parameters"], "final": metrics["final"],
-            "prompts": list(config.prompt), "samples": samples, "clause_lengths": lengths,
-            "corpus_clause_lengths": corpus, "clause_distance": length_distance(lengths, corpus),
-        })
+        first, *_ = runs[module.VERSION]
+        measures = [run["measures"] for run in runs[module.VERSION]]
+        results.append({**first, "seeds": measures, "corpus_clause_lengths": poems.corpus_lengths,
+                        "floors": floors})
     return results
+
+
+def train_and_measure(module, config, poems):
+    """One version at one seed: trained, its samples written, its writing measured."""
+    model, tokenizer, history = module.train(config)
+    samples = module.write_samples(model, tokenizer, config)
+    out_dir = Path(config.out_dir)
+    module.write_text(out_dir / "samples.txt", module.SAMPLE_SEPARATOR.join(samples) + "\n")
+    metrics = json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
+    lengths = clause_lengths(generated_text(model, tokenizer, config))
+    distance = length_distance(lengths, poems.corpus_lengths)
+    in_form = poems.measure(model, tokenizer, config)
+    return {
+        "version": module.VERSION, "concept": module.CONCEPT, "history": history,
+        "parameters": metrics["parameters"], "final": metrics["final"], "prompts": list(config.prompt),
+        "samples": samples, "clause_lengths": lengths, "clause_distance": distance,
+        "tune_samples": in_form.pop("ci"),
+        "measures": {"seed": config.seed, "val_loss": metrics["final"]["val_loss"],
+                     "train_loss": metrics["final"]["train_loss"], "clause_distance": distance,
+                     "wall_seconds": metrics["final"]["wall_seconds"], **in_form},
+    }
+
+
+class Poems:
+    """The poems' measures, prepared once from the corpus: its clause lengths (validation split),
+    the templates of its TUNES commonest tunes and the copy check's index of the training split."""
+
+    def __init__(self, text):
+        self.corpus_lengths = clause_lengths(validation_text(text))
+        self.templates = list(poetry_form.templates(poetry_form.split_ci(text)).values())[:TUNES]
+        self.copy = poetry_form.CopyCheck(poetry_form.training_text(text))
+        self.validation_ci = poetry_form.validation_ci(text)
+
+    @torch.no_grad()
+    def measure(self, model, tokenizer, config):
+        """Form score and copy check of unconstrained writing: CI_PER_TUNE ci written after each
+        tune's name (seeded, the run's sampling settings), each up to twice its template's length."""
+        device = next(model.parameters()).device
+        torch.manual_seed(config.seed)
+        model.eval()
+        scores, checks, written = [], [], []
+        for template in self.templates:
+            if any(ch not in tokenizer.stoi for ch in template.tune + "\n"):
+                continue  # a small corpus may lack a tune's characters
+            start = torch.tensor([tokenizer.encode(f"\n\n{template.tune}\n")] * CI_PER_TUNE, device=device)
+            length = 2 * sum(n + len(punctuation) for n, punctuation in template.form)
+            with torch.compiler.set_stance("force_eager"):  # as write_samples
+                out = model.generate(start, length, config.temperature, config.top_k)  # (S, prompt + length)
+            for row in out[:, start.size(1):].tolist():
+                lines = poetry_form.first_ci(tokenizer.decode(row))
+                scores.append(poetry_form.form_score(lines, template))
+                checks.append(self.copy.check(lines))
+                written.append(f"{template.tune}\n" + "\n".join(lines))
+        copy = poetry_form.mean_check(checks)
+        return {"form_score": mean(scores), "4-gram": copy["4-gram"], "8-gram": copy["8-gram"],
+                "longest": copy["longest"], "ci": written}
+
+    def floors(self, seed=1337):
+        """What the corpus's own text scores: the noise floor of each measure. The clause-length
+        distance of FLOOR_DRAWS stretches of validation text as long as a version writes (their
+        mean and 90% range); the form score of the validation ci of the TUNES tunes; their copy check."""
+        text = "\n\n".join("\n".join((ci.title, *ci.lines)) for ci in self.validation_ci)
+        stream = GENERATED_CHARACTERS // STREAMS
+        draw = random.Random(seed)
+        distances = []
+        for _ in range(FLOOR_DRAWS):  # STREAMS stretches of the text, as a version writes STREAMS streams
+            starts = [draw.randrange(max(1, len(text) - stream)) for _ in range(STREAMS)]
+            sample = "\n".join(text[start:start + stream] for start in starts)
+            distances.append(length_distance(clause_lengths(sample), self.corpus_lengths))
+        distances.sort()
+        tunes = {template.tune: template for template in self.templates}
+        real = [ci for ci in self.validation_ci if ci.tune in tunes]
+        copy = poetry_form.mean_check([self.copy.check(ci.lines) for ci in real])
+        return {
+            "clause_distance": statistics.mean(distances),
+            "clause_distance_90": (distances[int(0.05 * FLOOR_DRAWS)], distances[int(0.95 * FLOOR_DRAWS) - 1]),
+            "form_score": mean([poetry_form.form_score(ci.lines, tunes[ci.tune]) for ci in real]),
+            "ci": len(real), **{key: copy[key] for key in ("4-gram", "8-gram", "longest")},
+        }
+
+
+def mean(values):
+    return statistics.mean(values) if values else float("nan")
 
 
 def clause_lengths(text):
@@ -163,20 +257,67 @@ def plot_val_losses(results):
     return fig
 
 
+MEASURES = (  # the table's measures of each version: key, heading, format
+    ("val_loss", "val loss", ".4f"), ("clause_distance", "clause-length distance", ".3f"),
+    ("form_score", "form score", ".2f"), ("4-gram", "4-grams copied", ".1%"),
+    ("8-gram", "8-grams copied", ".1%"), ("longest", "longest copy (chars)", ".1f"),
+)
+
+
+def spread(values, fmt):
+    """mean ± standard deviation over the seeds (the value alone for one seed)."""
+    if any(math.isnan(value) for value in values):
+        return "n/a"  # e.g. no tune of the corpus written in the model's vocabulary
+    if len(values) == 1:
+        return format(values[0], fmt)
+    return f"{statistics.mean(values):{fmt}} ± {statistics.stdev(values):{fmt}}"
+
+
 def table_markdown(results):
     lines = [
-        "| version | concept | parameters | train loss | val loss | wall time (s) | tokens/s | "
-        "clause-length distance |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| version | concept | parameters | train loss | " + " | ".join(h for _, h, _ in MEASURES)
+        + " | wall time (s) | tokens/s |",
+        "| --- | --- | ---: | ---: | " + " | ".join("---:" for _ in MEASURES) + " | ---: | ---: |",
     ]
     for r in results:
-        f = r["final"]
+        seeds = r["seeds"]
+        cells = [spread([s[key] for s in seeds], fmt) for key, _, fmt in MEASURES]
         lines.append(
-            f"| {r['version']} | {r['concept']} | {r['parameters']:,} | {f['train_loss']:.4f} | "
-            f"{f['val_loss']:.4f} | {f['wall_seconds']:.1f} | {f['tokens_per_second']:,.0f} | "
-            f"{r['clause_distance']:.3f} |"
+            f"| {r['version']} | {r['concept']} | {r['parameters']:,} | "
+            f"{spread([s['train_loss'] for s in seeds], '.4f')} | " + " | ".join(cells) + " | "
+            f"{statistics.mean(s['wall_seconds'] for s in seeds):.1f} | {r['final']['tokens_per_second']:,.0f} |"
         )
     return "\n".join(lines)
+
+
+def steps_markdown(results):
+    """Each step of the ladder: the change in mean val loss, and whether it stands clear of the
+    seeds' noise (every seed of the new version below, or above, every seed of the old)."""
+    if len(results[0]["seeds"]) < 2:
+        return "One seed: no spread to judge the steps against (use --seeds 3)."
+    lines = ["| step | val loss change | clear of the seeds' spread? |", "| --- | ---: | --- |"]
+    for old, new in zip(results, results[1:]):
+        before, after = [s["val_loss"] for s in old["seeds"]], [s["val_loss"] for s in new["seeds"]]
+        change = statistics.mean(after) - statistics.mean(before)
+        clear = max(after) < min(before) or min(after) > max(before)
+        lines.append(f"| {old['version']} → {new['version']} | {change:+.4f} | "
+                     f"{'yes' if clear else 'no: the seeds overlap'} |")
+    return "\n".join(lines)
+
+
+def floors_markdown(floors):
+    low, high = floors["clause_distance_90"]
+    lines = [f"What the corpus's own text scores (its validation split, no model): clause-length distance "
+             f"{floors['clause_distance']:.3f} (90% of draws {low:.3f}–{high:.3f}) for text as long as "
+             f"each version writes: below that, a difference in distance means nothing."]
+    if floors["ci"]:
+        lines.append(f"Form score {floors['form_score']:.2f} for its {floors['ci']} ci of the {TUNES} tunes "
+                     f"(the ceiling: real ci vary in form). Copied from the training split: "
+                     f"{floors['4-gram']:.1%} of 4-grams, {floors['8-gram']:.1%} of 8-grams, longest run "
+                     f"{floors['longest']:.1f} characters on average: real, unseen writing.")
+    else:
+        lines.append(f"No tune has {poetry_form.MIN_CI} ci in this corpus: no form score or copy baseline.")
+    return " ".join(lines)
 
 
 def samples_markdown(results):
@@ -197,16 +338,24 @@ def budget_line(settings):
 
 def write_report(results, settings, out_root):
     out_root = Path(out_root)
-    png, md = out_root / "compare.png", out_root / "compare.md"
+    png, md, js = out_root / "compare.png", out_root / "compare.md", out_root / "compare.json"
     module = VERSIONS[0]  # the harness is the same in every script
-    module.move_earlier_run_aside(out_root, (png.name, md.name))  # an earlier report is kept too
+    module.move_earlier_run_aside(out_root, (png.name, md.name, js.name))  # an earlier report is kept too
     module.write_file(png, module.png_bytes(plot_val_losses(results)))
+    seeds = ", ".join(str(s["seed"]) for s in results[0]["seeds"])
     report = (
-        f"# BabyGPT: the seven versions compared\n\nSame budget and seed for all: {budget_line(settings)}.\n\n"
-        f"![validation loss](compare.png)\n\n{table_markdown(results)}\n\n"
+        f"# BabyGPT: the seven versions compared\n\nSame budget for all: {budget_line(settings)}; "
+        f"seeds {seeds}.\n\n![validation loss](compare.png)\n\n{table_markdown(results)}\n\n"
+        f"Form score: {CI_PER_TUNE} ci written after each of the {TUNES} commonest tunes' names, scored "
+        f"against the tune's commonest form (0 to 1). Copied: the share of their 4- and 8-grams found "
+        f"in the training split, and their longest run found there.\n\n"
+        f"## Noise floors\n\n{floors_markdown(results[0]['floors'])}\n\n{steps_markdown(results)}\n\n"
         f"## Samples (temperature {settings['temperature']})\n\n{samples_markdown(results)}\n"
     )
     module.write_text(md, report)
+    numbers = {"settings": {k: v for k, v in settings.items() if k != "prompt"}, "floors": results[0]["floors"],
+               "versions": {r["version"]: r["seeds"] for r in results}}
+    module.write_text(js, json.dumps(numbers, ensure_ascii=False, indent=1) + "\n")
     return png, md
 
 
@@ -220,18 +369,23 @@ def build_parser():
     parser.add_argument("-h", "--help", action="help", help="show this help message and exit")
     parser.add_argument("--out-dir", default=str(ROOT / "runs" / "compare"), help="where the comparison goes")
     parser.add_argument("--png-copy", metavar="PATH", help="also copy compare.png here (e.g. docs/compare.png for the README)")
+    parser.add_argument("--seeds", type=int, default=1, help="train each version at this many seeds: "
+                        "--seed, --seed + 1, ...; the table gives mean ± standard deviation")
     return parser
 
 
 def main(argv=None):
     args = vars(build_parser().parse_args(argv))
-    out_root, png_copy = args.pop("out_dir"), args.pop("png_copy")
+    out_root, png_copy, seeds = args.pop("out_dir"), args.pop("png_copy"), args.pop("seeds")
+    if not 1 <= seeds <= 100:
+        print("error: --seeds must be from 1 to 100", file=sys.stderr)
+        return 2
     if args.pop("sample_only"):
         print("error: --sample-only does not apply: the comparison trains every version", file=sys.stderr)
         return 2
     args.setdefault("prompt", VERSIONS[0].Config().prompt)
     try:
-        results = train_all(args, out_root)
+        results = train_all(args, out_root, seeds)
         png, md = write_report(results, args, out_root)
         if png_copy:
             Path(png_copy).parent.mkdir(parents=True, exist_ok=True)

@@ -66,8 +66,9 @@ def read_notebook(path):
 
 def run(path, nb, target):
     """Execute nb (read from path, run from its folder) and write it to target, whole."""
-    # timeout is per cell: 08 trains all seven versions in one cell, about a quarter of an hour on a CPU
-    client = NotebookClient(nb, kernel_name="python3", timeout=1800, resources={"metadata": {"path": str(path.parent)}})
+    # timeout is per cell: 08 trains all seven versions at three seeds in one cell, about 40 minutes
+    # on a 2-core CPU
+    client = NotebookClient(nb, kernel_name="python3", timeout=4 * 3600, resources={"metadata": {"path": str(path.parent)}})
     try:
         client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log (a TCP warning) is not ours to print
     except CellExecutionError as err:

@@ -1,0 +1,49 @@
+"""tools/write_ci.py: a ci in a tune's form from each version's checkpoint; bad input is one line."""
+
+import pytest
+
+from tools import poetry_form, write_ci
+
+VERSIONS = ("v1", "v2", "v3", "v4", "v5", "v6", "v7")
+
+
+@pytest.mark.slow
+def test_each_version_writes_a_form_exact_acrostic_ci(tiny_comparison, capsys):
+    *_, runs = tiny_comparison
+    template = poetry_form.templates(poetry_form.split_ci(
+        (poetry_form.ROOT / "data" / "songci.txt").read_text(encoding="utf-8")))["浣溪沙"]
+    for version in VERSIONS:
+        status = write_ci.main(["--version", version, "--tune", "浣溪沙", "--acrostic", "春江花月",
+                                "--top-p", "0.95", "--runs", str(runs)])
+        out = capsys.readouterr().out
+        assert status == 0, version
+        ci = out.split("\n\n")[1].split("\n")
+        assert ci[0] == "浣溪沙"
+        assert poetry_form.form_score(ci[1:], template) == 1.0
+        clauses = "".join(ci[1:]).replace("。", "，").split("，")
+        assert "".join(clause[0] for clause in clauses[:4]) == "春江花月"
+        assert "form score 1.00" in out and "copy check" in out and "mean log-probability" in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bad, message", [
+    (["--tune", "无此调"], "no template for 无此调"),
+    (["--acrostic", "春江花月夜好风"], "the acrostic has 7 characters and 浣溪沙 has 6 clauses"),
+    (["--acrostic", "春，"], "Chinese characters only"),
+    (["--acrostic", "龘"], "not in the model's vocabulary: '龘'"),
+    (["--version", "v9"], "invalid choice: 'v9'"),
+    (["--top-p", "0"], "--top-p must be over 0"),
+    (["--temperature", "0"], "--temperature must be over 0.001"),
+    (["--runs", "{tmp}/none", "--version", "v3"], "no v3 checkpoint"),
+])
+def test_bad_input_is_one_line_and_exit_2(tiny_comparison, tmp_path, monkeypatch, capsys, bad, message):
+    *_, runs = tiny_comparison
+    monkeypatch.setattr(write_ci, "SCRIPT_RUNS", tmp_path)  # no fallback to the repository's own runs/
+    args = ["--version", "v2", "--tune", "浣溪沙", "--runs", str(runs)] + [a.format(tmp=tmp_path) for a in bad]
+    try:
+        status = write_ci.main(args)
+    except SystemExit as exit:  # argparse's own refusals (here: an unknown --version)
+        status = exit.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
