@@ -10,7 +10,7 @@ from tools import compare_versions
 
 # One version's result, as train_all gives it: for the report's tests without training.
 MEASURES = {"seed": 1337, "val_loss": 5.1, "train_loss": 5.0, "clause_distance": 0.5, "wall_seconds": 1.0,
-            "form_score": 0.5, "4-gram": 0.1, "8-gram": 0.0, "longest": 4.0}
+            "form_score": 0.5, "4-gram": 0.1, "8-gram": 0.0, "longest": 4.0, "loss_by_kind": {"other": 5.0}}
 FLOORS = {"clause_distance": 0.02, "clause_distance_90": (0.01, 0.03), "form_score": 0.8, "ci": 10,
           "4-gram": 0.1, "8-gram": 0.01, "longest": 5.0}
 RESULT = {"version": "v1", "concept": "bigram", "history": [{"step": 0, "val_loss": 8.7}, {"step": 10, "val_loss": 5.1}],
@@ -121,3 +121,28 @@ def test_a_rerun_keeps_the_earlier_report(tmp_path, capsys):
     assert "![validation loss](compare.png)" in (tmp_path / "compare.md").read_text(encoding="utf-8")
     assert f"compare.png, compare.md moved to {aside}" in capsys.readouterr().out
     assert not (aside / "compare.json").exists()  # there was none: nothing to move
+
+
+def test_each_character_is_scored_from_the_block_size_characters_before_it(small_text):
+    """scoring.character_logprobs against one forward pass per character, context cut by hand."""
+    from tools import scoring
+
+    v7 = compare_versions.VERSIONS[-1]
+    tokenizer = v7.Tokenizer(small_text)
+    torch.manual_seed(0)
+    model = v7.BabyGPT(v7.Config(n_embd=16, block_size=8, n_layer=2), tokenizer.vocab_size).eval()
+    ids = tokenizer.encode(small_text[:20])
+    by_hand = []
+    for i in range(1, len(ids)):
+        logits, _ = model(torch.tensor([ids[max(0, i - 8):i]]))  # (1, t, V)
+        by_hand.append(torch.log_softmax(logits[0, -1], dim=-1)[ids[i]])
+    assert torch.allclose(scoring.character_logprobs(model, ids, chunk=5), torch.stack(by_hand), atol=1e-5)
+
+
+def test_kinds_of_character():
+    from tools import scoring
+
+    kinds = scoring.character_kinds("浣溪沙\n春风春，月\n\n点绛唇\n花", block_size=32)
+    assert kinds == ["tune name", "tune name", "mark or line end", "clause opening", "other", "repeated",
+                     "mark or line end", "clause opening", "mark or line end", "mark or line end",
+                     "tune name", "tune name", "tune name", "mark or line end", "clause opening"]

@@ -41,7 +41,7 @@ import babygpt_v7_transformer  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from tools import poetry_form  # noqa: E402
+from tools import poetry_form, scoring  # noqa: E402
 from tools.cjk_font import use_cjk_font  # noqa: E402
 
 VERSIONS = [
@@ -56,6 +56,8 @@ CLAUSE = re.compile(f"([^{CLAUSE_MARKS}\\s]+)[{CLAUSE_MARKS}]")
 GENERATED_CHARACTERS, STREAMS = 10_000, 20  # how much text each version writes for the measure
 TUNES, CI_PER_TUNE = 20, 3  # the form score: the 20 commonest tunes, 3 ci written after each name
 FLOOR_DRAWS = 200  # samples of the corpus's own text for the clause-length distance's floor
+SCORED_CI = 300  # the validation ci every version is scored on, character by character
+SHOWCASE_TUNE = "浣溪沙"  # the first validation ci of this tune is shown coloured, version by version
 
 
 def shared_fields():
@@ -129,14 +131,15 @@ def train_and_measure(module, config, poems):
     lengths = clause_lengths(generated_text(model, tokenizer, config))
     distance = length_distance(lengths, poems.corpus_lengths)
     in_form = poems.measure(model, tokenizer, config)
+    by_kind, showcase = poems.score(model, tokenizer, config)
     return {
         "version": module.VERSION, "concept": module.CONCEPT, "history": history,
         "parameters": metrics["parameters"], "final": metrics["final"], "prompts": list(config.prompt),
         "samples": samples, "clause_lengths": lengths, "clause_distance": distance,
-        "tune_samples": in_form.pop("ci"),
+        "tune_samples": in_form.pop("ci"), "showcase": showcase,
         "measures": {"seed": config.seed, "val_loss": metrics["final"]["val_loss"],
                      "train_loss": metrics["final"]["train_loss"], "clause_distance": distance,
-                     "wall_seconds": metrics["final"]["wall_seconds"], **in_form},
+                     "wall_seconds": metrics["final"]["wall_seconds"], **in_form, "loss_by_kind": by_kind},
     }
 
 
@@ -149,6 +152,20 @@ class Poems:
         self.templates = list(poetry_form.templates(poetry_form.split_ci(text)).values())[:TUNES]
         self.copy = poetry_form.CopyCheck(poetry_form.training_text(text))
         self.validation_ci = poetry_form.validation_ci(text)
+        self.scored = "\n\n".join("\n".join((ci.title, *ci.lines)) for ci in self.validation_ci[:SCORED_CI])
+        tune_ci = [ci for ci in self.validation_ci if ci.tune == SHOWCASE_TUNE] or self.validation_ci[:1]
+        self.showcase = "\n".join((tune_ci[0].title, *tune_ci[0].lines)) if tune_ci else ""
+
+    def score(self, model, tokenizer, config):
+        """The loss on the SCORED_CI validation ci by kind of character ({kind: mean loss}), and the
+        showcase ci with the probability the model gave each of its characters after the first.
+        Characters outside the model's vocabulary (another corpus) are left out."""
+        known = "".join(ch for ch in self.scored if ch in tokenizer.stoi)
+        logprobs = scoring.character_logprobs(model, tokenizer.encode(known))
+        by_kind = scoring.loss_by_kind(logprobs, scoring.character_kinds(known, config.block_size))
+        shown = "".join(ch for ch in self.showcase if ch in tokenizer.stoi)
+        probs = scoring.character_logprobs(model, tokenizer.encode(shown)).exp().tolist() if shown else []
+        return {kind: loss for kind, (loss, _) in by_kind.items()}, {"text": shown, "probs": probs}
 
     @torch.no_grad()
     def measure(self, model, tokenizer, config):
@@ -320,6 +337,16 @@ def floors_markdown(floors):
     return " ".join(lines)
 
 
+def kinds_markdown(results):
+    """Validation loss by kind of character (scoring.KINDS): where each step of the ladder gains."""
+    kinds = [k for k in scoring.KINDS if k in results[0]["seeds"][0]["loss_by_kind"]]
+    lines = ["| version | " + " | ".join(kinds) + " |", "| --- | " + " | ".join("---:" for _ in kinds) + " |"]
+    for r in results:
+        cells = [spread([s["loss_by_kind"].get(k, float("nan")) for s in r["seeds"]], ".3f") for k in kinds]
+        lines.append(f"| {r['version']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def samples_markdown(results):
     """One table per prompt: the versions' samples side by side."""
     head = "| " + " | ".join(r["version"] for r in results) + " |"
@@ -350,6 +377,10 @@ def write_report(results, settings, out_root):
         f"against the tune's commonest form (0 to 1). Copied: the share of their 4- and 8-grams found "
         f"in the training split, and their longest run found there.\n\n"
         f"## Noise floors\n\n{floors_markdown(results[0]['floors'])}\n\n{steps_markdown(results)}\n\n"
+        f"## Where each version gains: loss by kind of character\n\nThe first {SCORED_CI} ci of the "
+        f"validation split, every character scored (nats, lower is better); a tune name's characters, "
+        f"the first character of a clause, a character already in the context, the rest.\n\n"
+        f"{kinds_markdown(results)}\n\n"
         f"## Samples (temperature {settings['temperature']})\n\n{samples_markdown(results)}\n"
     )
     module.write_text(md, report)
