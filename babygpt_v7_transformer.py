@@ -86,6 +86,7 @@ class Config(Hyperparameters):
     dtype: str = option("float32", "tf32: faster CUDA matmuls; bfloat16: autocast",
                         ["float32", "tf32", "bfloat16"])
     compile: bool = option(False, "torch.compile the model: a slow first step, then faster ones")
+    no_layer_norm: bool = option(False, "the ablation: no LayerNorm anywhere (notebook 07)")
 
 
 class Head(nn.Module):
@@ -141,15 +142,20 @@ class FeedForward(nn.Module):
         return self.net(x)  # (B, T, C)
 
 
+def layer_norm(n_embd, ablated=False):
+    """A LayerNorm over the channels; nn.Identity (x as it is) for the --no-layer-norm ablation."""
+    return nn.Identity() if ablated else nn.LayerNorm(n_embd)
+
+
 class Block(nn.Module):
     """Communication, then computation, each on a LayerNorm of x and added to x: pre-norm."""
 
-    def __init__(self, n_embd, n_head, block_size):
+    def __init__(self, n_embd, n_head, block_size, no_layer_norm=False):
         super().__init__()
         head_size = n_embd // n_head
-        self.ln1 = nn.LayerNorm(n_embd)  # normalises what attention reads, not the residual
+        self.ln1 = layer_norm(n_embd, no_layer_norm)  # what attention reads, not the residual
         self.attention = MultiHeadAttention(n_head, n_embd, head_size, block_size)
-        self.ln2 = nn.LayerNorm(n_embd)
+        self.ln2 = layer_norm(n_embd, no_layer_norm)
         self.feed_forward = FeedForward(n_embd)
 
     def forward(self, x):
@@ -169,9 +175,9 @@ class BabyGPT(nn.Module):
         self.block_size = config.block_size
         self.token_embedding = nn.Embedding(vocab_size, config.n_embd)
         self.position_embedding = nn.Embedding(config.block_size, config.n_embd)
-        self.blocks = nn.Sequential(*(Block(config.n_embd, config.n_head, config.block_size)
-                                      for _ in range(config.n_layer)))
-        self.ln_f = nn.LayerNorm(config.n_embd)  # the final LayerNorm: the stack's sum, rescaled
+        self.blocks = nn.Sequential(*(Block(config.n_embd, config.n_head, config.block_size,
+                                            config.no_layer_norm) for _ in range(config.n_layer)))
+        self.ln_f = layer_norm(config.n_embd, config.no_layer_norm)  # the stack's sum, rescaled
         self.lm_head = nn.Linear(config.n_embd, vocab_size)
         # Small output weights: the untrained model gives every character about the same
         # score, so its first loss is close to ln(vocab_size), the loss of a uniform guess.

@@ -13,8 +13,9 @@ from tools import sync_harness
 
 CONCEPT_NAMES = {"Hyperparameters", "BabyGPT"}  # per-version by design; everything else shared must match
 # A class that a version's own concept changes: v5 projects attention back into the residual
-# stream (W_O), v7 puts LayerNorms into the Block.
-CHANGED_BY = {"babygpt_v5_residual": {"MultiHeadAttention"}, "babygpt_v7_transformer": {"Block"}}
+# stream (W_O), v7 puts LayerNorms into the Block (and its Config a switch to leave them out: the
+# ablation that shows what they buy).
+CHANGED_BY = {"babygpt_v5_residual": {"MultiHeadAttention"}, "babygpt_v7_transformer": {"Block", "Config"}}
 MARKER = sync_harness.HARNESS_START  # where the shared text starts
 PLUMBING = "# Plumbing: you may skip from here on"
 

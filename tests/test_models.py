@@ -119,6 +119,9 @@ def test_v7_stacks_n_layer_pre_norm_blocks_and_a_final_layernorm():
     x = torch.randn(2, 8, 16)
     after_attention = x + block.attention(block.ln1(x))
     assert torch.allclose(block(x), after_attention + block.feed_forward(block.ln2(after_attention)))
+    ablated = v7.BabyGPT(v7.Config(block_size=8, n_embd=16, n_layer=3, no_layer_norm=True), vocab_size=50)
+    assert not any(isinstance(m, nn.LayerNorm) for m in ablated.modules())  # --no-layer-norm: none at all
+    assert sum(p.numel() for p in model.parameters()) - sum(p.numel() for p in ablated.parameters()) == 7 * 2 * 16
 
 
 def test_heads_expose_the_weights_they_used():
