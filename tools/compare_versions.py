@@ -9,7 +9,8 @@ Writes, in --out-dir (default runs/compare):
     compare.png   validation-loss curves of the seven versions, overlaid (the first seed)
     compare.md    the table (parameters, losses, wall time, tokens/s, and the poems' measures:
                   clause-length distance, form score, copy check), as mean ± standard deviation
-                  over the seeds; the noise floors; the samples side by side
+                  over the seeds (time and speed: the median, robust to one disturbed run); the
+                  noise floors; the loss by kind of character; the samples side by side
     compare.json  every number of the table, per version and seed
     v1/ ... v7/   each version's own run files (ckpt.pt, metrics.json, loss.png, samples.txt)
     seeds/<seed>/v1/ ... v7/   the same for each further seed
@@ -139,7 +140,8 @@ def train_and_measure(module, config, poems):
         "tune_samples": in_form.pop("ci"), "showcase": showcase,
         "measures": {"seed": config.seed, "val_loss": metrics["final"]["val_loss"],
                      "train_loss": metrics["final"]["train_loss"], "clause_distance": distance,
-                     "wall_seconds": metrics["final"]["wall_seconds"], **in_form, "loss_by_kind": by_kind},
+                     "wall_seconds": metrics["final"]["wall_seconds"],
+                     "tokens_per_second": metrics["final"]["tokens_per_second"], **in_form, "loss_by_kind": by_kind},
     }
 
 
@@ -302,7 +304,8 @@ def table_markdown(results):
         lines.append(
             f"| {r['version']} | {r['concept']} | {r['parameters']:,} | "
             f"{spread([s['train_loss'] for s in seeds], '.4f')} | " + " | ".join(cells) + " | "
-            f"{statistics.mean(s['wall_seconds'] for s in seeds):.1f} | {r['final']['tokens_per_second']:,.0f} |"
+            f"{statistics.median(s['wall_seconds'] for s in seeds):.1f} | "
+            f"{statistics.median(s['tokens_per_second'] for s in seeds):,.0f} |"
         )
     return "\n".join(lines)
 
