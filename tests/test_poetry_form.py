@@ -151,3 +151,12 @@ def test_list_tunes_prints_the_commonest_tunes(capsys):
     out = capsys.readouterr().out
     assert "浣溪沙" in out and "7。/7。/7。/7，7。/7。" in out and "95%" in out
     assert pf.main(["--tune", "无此调"]) == 2
+
+
+def test_clause_matches_mark_the_template_clauses_reproduced(templates):
+    lines = SU_SHI.split("\n")
+    matches = pf.clause_matches(lines, templates["水调歌头"])
+    assert len(matches) == 19 and sum(matches) == 17
+    assert matches[12:14] == [False, False]  # 6，5。 of the sixth line: 苏轼 wrote 4，7。
+    offsets = pf.clause_offsets(templates["浣溪沙"])
+    assert offsets == [4, 4 + 9, 4 + 18, 4 + 27, 4 + 35, 4 + 44]  # "浣溪沙\n", then 7 + "。\n" each (7 + "，" once)

@@ -121,9 +121,16 @@ def form_score(lines, template):
     (same length and punctuation) in the template's order, found by aligning the two clause
     sequences (a longest common subsequence, so one missing clause does not zero the rest),
     divided by the longer of the two sequences (so a clause too many costs as one too few)."""
-    written, wanted = form_of(lines), template.form
+    written = form_of(lines)
     if not written:
         return 0.0
+    return sum(clause_matches(lines, template)) / max(len(written), len(template.form))
+
+
+def clause_matches(lines, template):
+    """For each of the template's clauses, whether the lines reproduce it in the alignment
+    form_score counts (a list of bools, one per template clause)."""
+    written, wanted = form_of(lines), template.form
     # matched[i][j]: the most clauses matched between written[:i] and wanted[:j]
     matched = [[0] * (len(wanted) + 1) for _ in range(len(written) + 1)]
     for i, clause in enumerate(written, 1):
@@ -132,7 +139,27 @@ def form_score(lines, template):
                 matched[i][j] = matched[i - 1][j - 1] + 1
             else:
                 matched[i][j] = max(matched[i - 1][j], matched[i][j - 1])
-    return matched[-1][-1] / max(len(written), len(wanted))
+    found = [False] * len(wanted)
+    i, j = len(written), len(wanted)
+    while i and j:  # walk back through the table along one best alignment
+        if written[i - 1] == wanted[j - 1] and matched[i][j] == matched[i - 1][j - 1] + 1:
+            found[j - 1] = True
+            i, j = i - 1, j - 1
+        elif matched[i - 1][j] >= matched[i][j - 1]:
+            i -= 1
+        else:
+            j -= 1
+    return found
+
+
+def clause_offsets(template):
+    """Where each of the template's clauses starts, in characters from the start of the tune's
+    name (the name, its line break, then every clause with its punctuation)."""
+    offsets, at = [], len(template.tune) + 1
+    for length, punctuation in template.form:
+        offsets.append(at)
+        at += length + len(punctuation)
+    return offsets
 
 
 def first_ci(text):
