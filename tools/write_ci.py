@@ -112,8 +112,10 @@ def main(argv=None):
     print(f"\n{template.tune}\n" + "\n".join(lines) + "\n")
     print(f"form score {poetry_form.form_score(lines, template):.2f} against {template} "
           f"(the form of {template.share:.0%} of the corpus's {template.count} {template.tune})")
+    longest = mine["longest"]
+    run = f"{longest} ({len(longest)} characters)" if len(longest) >= 4 else "none of 4 characters or more"
     print(f"copy check: 4-grams found in the training text {mine['4-gram']:.0%}, 8-grams "
-          f"{mine['8-gram']:.0%}, longest copied run {mine['longest']} ({len(mine['longest'])} characters)")
+          f"{mine['8-gram']:.0%}, longest copied run {run}")
     print(f"  the {len(unseen)} real {template.tune} of the validation split (unseen in training), for "
           f"comparison: {real['4-gram']:.0%}, {real['8-gram']:.0%}, {real['longest']:.1f} characters on average")
     print(f"the model's mean log-probability per character: {writing.mean_logprob:.2f} in form, "
