@@ -144,6 +144,15 @@ def test_check_writable_names_each_problem(templates):
     assert pf.check_writable(tokenizer, template, "春") == []
     problems = pf.check_writable(tokenizer, template, "春江花月夜好风")
     assert any("'江'" in p for p in problems) and any("7 characters and 浣溪沙 has 6 clauses" in p for p in problems)
+    # every mark the template forces must be writable: 满江红's form has 、
+    assert any("'、'" in p for p in pf.check_writable(Chars("满江红\n，。"), templates["满江红"]))
+
+
+def test_the_baseline_of_real_unseen_ci(capsys):
+    small = str(pf.ROOT / "data" / "songci300.txt")
+    assert pf.main(["--baseline", "--data", small, "--min-ci", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "ci in the validation split" in out and "form score" in out and "of 8-grams" in out
 
 
 def test_list_tunes_prints_the_commonest_tunes(capsys):

@@ -50,7 +50,7 @@ VERSIONS = [
     babygpt_v5_residual, babygpt_v6_feedforward, babygpt_v7_transformer,
 ]
 NOT_SHARED = ("out_dir", "sample_only")  # per-version settings, not part of the shared budget
-CLAUSE_MARKS = "，。、；：？！"
+CLAUSE_MARKS = poetry_form.CLAUSE_MARKS
 # A clause: the characters before one of the marks, back to the previous mark or line break. A
 # stretch that ends at a line break instead (a 词牌 title) is not a clause.
 CLAUSE = re.compile(f"([^{CLAUSE_MARKS}\\s]+)[{CLAUSE_MARKS}]")
@@ -95,7 +95,7 @@ def check_all(settings, out_root):
     # The clause measure starts each generated stream at a line break and counts clauses.
     VERSIONS[0].require("\n" in text, f"{settings['data']} has no line breaks: the clause-length measure "
                         "starts each sample at one; use a corpus with one line per verse")
-    VERSIONS[0].require(clause_lengths(validation_text(text)), f"the validation split of {settings['data']} "
+    VERSIONS[0].require(clause_lengths(poetry_form.validation_text(text)), f"the validation split of {settings['data']} "
                         f"has no clause marks ({CLAUSE_MARKS}): the clause-length measure needs clauses")
     return text
 
@@ -150,13 +150,13 @@ class Poems:
     the templates of its TUNES commonest tunes and the copy check's index of the training split."""
 
     def __init__(self, text):
-        self.corpus_lengths = clause_lengths(validation_text(text))
+        self.corpus_lengths = clause_lengths(poetry_form.validation_text(text))
         self.templates = list(poetry_form.templates(poetry_form.split_ci(text)).values())[:TUNES]
         self.copy = poetry_form.CopyCheck(poetry_form.training_text(text))
         self.validation_ci = poetry_form.validation_ci(text)
-        self.scored = "\n\n".join("\n".join((ci.title, *ci.lines)) for ci in self.validation_ci[:SCORED_CI])
+        self.scored = "\n\n".join(ci.text for ci in self.validation_ci[:SCORED_CI])
         tune_ci = [ci for ci in self.validation_ci if ci.tune == SHOWCASE_TUNE] or self.validation_ci[:1]
-        self.showcase = "\n".join((tune_ci[0].title, *tune_ci[0].lines)) if tune_ci else ""
+        self.showcase = tune_ci[0].text if tune_ci else ""
 
     def score(self, model, tokenizer, config):
         """The loss on the SCORED_CI validation ci by kind of character ({kind: mean loss}), and the
@@ -197,7 +197,7 @@ class Poems:
         """What the corpus's own text scores: the noise floor of each measure. The clause-length
         distance of FLOOR_DRAWS stretches of validation text as long as a version writes (their
         mean and 90% range); the form score of the validation ci of the TUNES tunes; their copy check."""
-        text = "\n\n".join("\n".join((ci.title, *ci.lines)) for ci in self.validation_ci)
+        text = "\n\n".join(ci.text for ci in self.validation_ci)
         stream = GENERATED_CHARACTERS // STREAMS
         draw = random.Random(seed)
         distances = []
@@ -247,11 +247,6 @@ def generated_text(model, tokenizer, config):
     with torch.compiler.set_stance("force_eager"):  # as write_samples: no compiling for each length
         out = model.generate(start, GENERATED_CHARACTERS // STREAMS, config.temperature, config.top_k)
     return "\n".join(tokenizer.decode(row[1:].tolist()) for row in out)  # out: (S, 1 + n)
-
-
-def validation_text(text):
-    """The last 10% of the corpus, as the scripts split it: text no version trained on."""
-    return text[int(0.9 * len(text)):]
 
 
 def plot_val_losses(results):

@@ -2,6 +2,7 @@
 
     python tools/poetry_form.py --list-tunes      # tunes with at least 20 ci: count, modal form, share
     python tools/poetry_form.py --tune 浣溪沙      # one tune: its commonest forms and their shares
+    python tools/poetry_form.py --baseline        # real unseen ci: the form score's ceiling, the copy baseline
 
 A ci (词) is written to a tune (词牌), and the tune fixes its form: how many clauses, how long each
 is, which mark ends it and where the lines break. In data/songci.txt every ci is a block: the
@@ -43,6 +44,11 @@ class Ci:
     @property
     def tune(self):
         return tune_name(self.title)
+
+    @property
+    def text(self):
+        """The ci as the corpus writes it: the title, then its lines."""
+        return "\n".join((self.title, *self.lines))
 
 
 def tune_name(title):
@@ -174,9 +180,14 @@ def training_text(text):
     return text[:int(0.9 * len(text))]
 
 
+def validation_text(text):
+    """The last 10% of the corpus: the text no version trains on."""
+    return text[int(0.9 * len(text)):]
+
+
 def validation_ci(text):
     """The ci wholly inside the last 10% of the corpus (the first, cut by the split, is dropped)."""
-    rest = text[int(0.9 * len(text)):]
+    rest = validation_text(text)
     return split_ci(rest[rest.find("\n\n") + 2:])
 
 
@@ -285,7 +296,8 @@ class Writing:
 def check_writable(tokenizer, template, acrostic=""):
     """The reasons (a list of lines, empty when none) why this model cannot write this ci."""
     problems = []
-    outside = sorted({ch for ch in template.tune + acrostic + "\n，。" if ch not in tokenizer.stoi})
+    forced = "".join(punctuation for _, punctuation in template.form)  # every mark the rules write
+    outside = sorted({ch for ch in template.tune + acrostic + forced + "\n" if ch not in tokenizer.stoi})
     if outside:
         problems.append(f"not in the model's vocabulary: {' '.join(repr(ch) for ch in outside)}")
     if len(acrostic) > len(template.form):
@@ -307,9 +319,10 @@ def write_in_form(model, tokenizer, template, acrostic="", temperature=1.0, top_
     letters = torch.tensor([ch.isalpha() for ch in tokenizer.chars])  # (V,): may stand in a clause
     rules = []  # per character to write: the character the rules force, or None to sample
     for clause, (length, punctuation) in enumerate(template.form):
-        opening = acrostic[clause] if clause < len(acrostic) else None
-        rules += [opening] + [None] * (length - 1) if length else []
-        rules += list(punctuation)  # the mark, and "\n" where the line ends
+        characters = [None] * length  # sampled, except an acrostic's character at the clause's start
+        if clause < len(acrostic) and length:
+            characters[0] = acrostic[clause]
+        rules += characters + list(punctuation)  # then the mark, and "\n" where the line ends
     return _write(model, tokenizer, f"\n\n{template.tune}\n", rules, letters, temperature, top_k,
                   top_p, seed)
 
@@ -357,14 +370,34 @@ def read_corpus(path):
         raise SystemExit(f"error: cannot read {path}: {err}") from None
 
 
+def print_baseline(text, found):
+    """The validation split's real ci, which no version trains on, through both measures."""
+    held_out = validation_ci(text)
+    scores = [form_score(ci.lines, found[ci.tune]) for ci in held_out if ci.tune in found]
+    print(f"{len(held_out)} ci in the validation split; {len(scores)} of them have a template")
+    if scores:
+        print(f"  form score {sum(scores) / len(scores):.3f} on average, "
+              f"{sum(score == 1 for score in scores) / len(scores):.0%} exactly 1")
+    check = CopyCheck(training_text(text))  # the index, built once
+    copy = mean_check([check.check(ci.lines) for ci in held_out])
+    print(f"  found in the training split: {copy['4-gram']:.1%} of 4-grams, {copy['8-gram']:.1%} of "
+          f"8-grams, longest run {copy['longest']:.1f} characters on average")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT / "data" / "songci.txt"), help="the corpus")
     parser.add_argument("--list-tunes", action="store_true", help="every tune with a template")
     parser.add_argument("--tune", help="one tune's commonest forms")
     parser.add_argument("--min-ci", type=int, default=MIN_CI, help="ci a tune needs for a template")
+    parser.add_argument("--baseline", action="store_true", help="what real ci of the validation split "
+                        "score: the form score's ceiling and the copy check's baseline")
     args = parser.parse_args(argv)
-    cis = split_ci(read_corpus(args.data))
+    text = read_corpus(args.data)
+    cis = split_ci(text)
+    if args.baseline:
+        print_baseline(text, templates(cis, args.min_ci))
+        return 0
     if args.tune:
         forms = tune_forms(cis).get(tune_name(args.tune))
         if not forms:
