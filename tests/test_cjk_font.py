@@ -16,7 +16,8 @@ def test_the_font_is_regular_weight_and_covers_every_label_and_the_frequent_corp
     assert (font.family_name, font.style_name) == ("BabyGPT Sans SC", "Regular")
     covered = set(map(chr, font.get_charmap()))
     labels = set()
-    for source in [*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "tools").glob("*.py")]:
+    for source in [*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "tools").glob("*.py"),
+                   *(ROOT / "tools" / "explorer").glob("*.[hj]*")]:
         labels |= set(CJK.findall(source.read_text(encoding="utf-8")))
     assert not labels - covered, f"rebuild with tools/build_cjk_font.py: {sorted(labels - covered)}"
     corpus = (ROOT / "data" / "songci.txt").read_text(encoding="utf-8")

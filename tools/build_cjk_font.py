@@ -27,11 +27,12 @@ from tools.cjk_font import CJK, FAMILY, FONT as OUT  # noqa: E402
 
 
 def characters():
-    """Every character the project may draw: the corpora, and the CJK in notebooks and tools."""
+    """Every character the project may draw: the corpora, and the CJK in notebooks, tools and the explorer."""
     chars = set(map(chr, range(0x20, 0x7F)))
     for corpus in sorted((ROOT / "data").glob("*.txt")):
         chars |= set(corpus.read_text(encoding="utf-8"))
-    for source in [*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "tools").glob("*.py")]:
+    for source in [*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "tools").glob("*.py"),
+                   *(ROOT / "tools" / "explorer").glob("*.[hj]*")]:
         chars |= set(CJK.findall(source.read_text(encoding="utf-8")))
     return {c for c in chars if c.isprintable()}
 

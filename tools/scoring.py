@@ -2,11 +2,15 @@
 
     logprobs = character_logprobs(model, tokenizer.encode(text))   # (len(text) - 1,)
     kinds = character_kinds(text)                                   # one kind per scored character
+    weights = attention_weights(model, tokenizer.encode(text))      # {(layer, head): (T, T)}
 
 Each character is predicted from the block_size characters before it (fewer at the text's
 start), exactly as the model reads during training. Used by tools/compare_versions.py, notebook
-08 and the explorer: one definition of "the model's probability of this character".
+08 and the explorer (tools/explore.py): one definition of "the model's probability of this
+character", computed by the scripts' own model classes.
 """
+
+import contextlib
 
 import torch
 from torch.nn import functional as F
@@ -16,23 +20,87 @@ KINDS = ("mark or line end", "tune name", "clause opening", "repeated", "other")
 
 
 @torch.no_grad()
-def character_logprobs(model, ids, chunk=256):
-    """log p(ids[i] | the up to block_size ids before it) for i = 1 .. len(ids) - 1: (N - 1,)."""
+def next_logprobs(model, ids, chunk=256):
+    """log p(. | the up to block_size ids before position i) for i = 1 .. N - 1: (N - 1, V), on the CPU."""
     model.eval()
     device = next(model.parameters()).device
     ids = torch.as_tensor(ids, device=device)  # (N,)
     T = model.block_size
-    opening = ids[:T]  # the first T: one window, each position predicting the next
-    logits, _ = model(opening[None])  # (1, t, V)
-    scores = [F.log_softmax(logits[0, :-1].float(), dim=-1).gather(-1, opening[1:, None])[:, 0]]  # (t - 1,)
+    logits, _ = model(ids[None, :T])  # (1, t, V): the first T, one window, each position predicting
+    rows = [F.log_softmax(logits[0, :-1].float(), dim=-1).cpu()]  # (t - 1, V)
     if len(ids) > T:
         windows = ids.unfold(0, T, 1)[:-1]  # (N - T, T): the T ids before each id from position T on
-        targets = ids[T:]  # (N - T,)
-        for start in range(0, len(windows), chunk):
-            logits, _ = model(windows[start:start + chunk])  # (c, T, V)
-            last = F.log_softmax(logits[:, -1].float(), dim=-1)  # (c, V): each window's last position predicts
-            scores.append(last.gather(-1, targets[start:start + chunk, None])[:, 0])  # (c,)
-    return torch.cat(scores).cpu()
+        with last_position_only(model):
+            for start in range(0, len(windows), chunk):
+                logits, _ = model(windows[start:start + chunk])  # (c, 1, V): each window's last position
+                rows.append(F.log_softmax(logits[:, -1].float(), dim=-1).cpu())  # (c, V)
+    return torch.cat(rows)
+
+
+@contextlib.contextmanager
+def last_position_only(model):
+    """Inside this block the output layer (every version's lm_head) is given only the last
+    position of each window: a window of T positions is read to score one character, and the
+    (c, T, V) logits of every position would be T times the work (and memory) of the (c, 1, V)."""
+    handle = model.lm_head.register_forward_pre_hook(keep_last_position)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def keep_last_position(module, inputs):
+    x, = inputs  # (c, T, C)
+    return (x[:, -1:],)  # (c, 1, C): what lm_head is given instead
+
+
+def character_logprobs(model, ids, chunk=256):
+    """log p(ids[i] | the up to block_size ids before it) for i = 1 .. len(ids) - 1: (N - 1,)."""
+    targets = torch.as_tensor(ids)[1:, None].cpu()  # (N - 1, 1)
+    return next_logprobs(model, ids, chunk).gather(-1, targets)[:, 0]
+
+
+@torch.no_grad()
+def attention_weights(model, ids):
+    """The attention weights of every head as the model reads ids[:block_size]:
+    {(layer, head): (t, t) tensor}, row i the weights position i gives positions 0 .. i. Empty for
+    v1, which has no attention. Each attention module's input is caught on its way in (a forward
+    hook, PyTorch's way of watching a module) and given again to the module with
+    return_weights=True, the flag every version's attention has."""
+    model.eval()
+    device = next(model.parameters()).device
+    inputs = {}  # module name -> (1, t, C): what the module read
+
+    def catch_input(name):
+        def hook(module, args):
+            inputs[name] = args[0]
+        return hook
+
+    attention = {name: module for name, module in model.named_modules() if has_weights(module)}
+    handles = [module.register_forward_pre_hook(catch_input(name)) for name, module in attention.items()]
+    try:
+        model(torch.as_tensor(ids[:model.block_size], device=device)[None])
+    finally:
+        for handle in handles:
+            handle.remove()
+    weights = {}
+    for name, module in attention.items():
+        _, wei = module(inputs[name], return_weights=True)  # (1, t, t)
+        weights[layer_and_head(name)] = wei[0].float().cpu()
+    return weights
+
+
+def has_weights(module):
+    """An attention module that can return its weights: v2's SelfAttention, every later Head."""
+    return type(module).__name__ in ("SelfAttention", "Head")
+
+
+def layer_and_head(name):
+    """(layer, head) from a module's name: blocks.2.attention.heads.1 -> (2, 1); attention -> (0, 0)."""
+    parts = name.split(".")
+    layer = int(parts[parts.index("blocks") + 1]) if "blocks" in parts else 0
+    head = int(parts[parts.index("heads") + 1]) if "heads" in parts else 0
+    return layer, head
 
 
 def character_kinds(text, block_size=32):

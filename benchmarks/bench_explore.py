@@ -1,0 +1,90 @@
+"""The explorer's response times, as the page sees them: each request over HTTP to a running
+tools/explore.py server (in this process, on 127.0.0.1), JSON included.
+
+  score      a 200-character text scored by every version found (the side-by-side view)
+  attention  one head's weights on the first block_size characters (v7, layer 3, head 0)
+  write      a free writing of 100 characters by v7: the time per step is the total / 100
+
+Medians over --repeat requests, after one unmeasured request of each kind (warm-up).
+
+    python benchmarks/bench_explore.py                     # runs/compare, else each script's runs/
+    python benchmarks/bench_explore.py --runs runs/notebooks/08_compare_versions --repeat 50
+"""
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools import explore  # noqa: E402
+
+
+def timed_request(address, path, body):
+    """Milliseconds from sending the request to the parsed answer, and the answer."""
+    connection = http.client.HTTPConnection(*address, timeout=120)
+    start = time.perf_counter()
+    connection.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    answer = json.loads(response.read())
+    elapsed = (time.perf_counter() - start) * 1000
+    connection.close()
+    if response.status != 200:
+        raise SystemExit(f"error: {path} answered {response.status}: {answer['error']}")
+    return elapsed, answer
+
+
+def median_ms(address, path, body, repeat):
+    timed_request(address, path, body)  # warm-up: first calls allocate
+    return statistics.median(timed_request(address, path, body)[0] for _ in range(repeat))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", default=str(ROOT / "runs" / "compare"), help="folder of <version>/ckpt.pt")
+    parser.add_argument("--data", default=str(ROOT / "data" / "songci.txt"))
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--length", type=int, default=200, help="characters of the scored text")
+    args = parser.parse_args(argv)
+
+    explorer = explore.Explorer(args.runs, args.data)
+    if "v7" not in explorer.models:
+        raise SystemExit(f"error: no v7 checkpoint in {args.runs}; train: {explore.TRAIN_COMMAND}")
+    server = explore.ExplorerServer(("127.0.0.1", 0), explorer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    address = server.server_address[:2]
+
+    text = "\n\n".join(explorer.samples)[:args.length]  # real validation ci, cut to length
+    heads = explore.attention_heads(explorer.models["v7"][1])
+    last_layer = max(layer for layer, _ in heads)
+    score = median_ms(address, "/api/score", {"text": text}, args.repeat)
+    attention = median_ms(address, "/api/attention",
+                          {"text": text, "version": "v7", "layer": last_layer, "head": 0}, args.repeat)
+    write = median_ms(address, "/api/write", {"version": "v7", "prompt": "\n\n浣溪沙\n", "length": 100},
+                      max(3, args.repeat // 5))
+    server.shutdown()
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} threads, "
+          f"torch {torch.__version__}, Python {platform.python_version()}")
+    print(f"versions: {', '.join(explorer.models)}; median of {args.repeat} requests over HTTP")
+    print("| request | median ms |")
+    print("|---|---:|")
+    print(f"| score {len(text)} characters × {len(explorer.models)} versions | {score:.1f} |")
+    print(f"| attention, v7 layer {last_layer} head 0 | {attention:.1f} |")
+    print(f"| write 100 characters, v7 | {write:.1f} |")
+    print(f"| one writing step, v7 | {write / 100:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

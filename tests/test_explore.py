@@ -1,0 +1,349 @@
+"""tools/explore.py: its refusals over HTTP, and its three views in a real browser (Chromium, driven
+by Playwright), each number on the page checked against the models computed here by hand.
+
+The browser tests skip off CI when Playwright or Chromium is missing (reason given); .ci/run
+installs both and sets BABYGPT_REQUIRE_BROWSER=1, so in CI a missing browser fails.
+
+Screenshots for the README, from a full comparison run (the same tests, same checks):
+    EXPLORE_RUNS=runs/compare EXPLORE_SCREENSHOTS=docs python -m pytest tests/test_explore.py -k browser
+"""
+
+import http.client
+import json
+import math
+import os
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from tools import explore, poetry_form, write_ci
+from tools.compare_versions import VERSIONS
+
+SCRIPTS = {module.VERSION: module for module in VERSIONS}
+CORPUS = poetry_form.ROOT / "data" / "songci.txt"  # the tunes' templates need the full corpus
+SMALL_CORPUS = poetry_form.ROOT / "data" / "songci300.txt"
+TEXT = "浣溪沙\n一曲新词酒一杯。\n去年天气旧亭台。\n夕阳西下几时回。"  # scored in the side-by-side test
+SCREENSHOTS = os.environ.get("EXPLORE_SCREENSHOTS")
+
+
+@pytest.fixture(scope="module")
+def runs(request):
+    """The checkpoints: the tests' tiny comparison, or EXPLORE_RUNS (a full run, for screenshots)."""
+    if os.environ.get("EXPLORE_RUNS"):
+        return Path(os.environ["EXPLORE_RUNS"])
+    return request.getfixturevalue("tiny_comparison")[2]
+
+
+@pytest.fixture(scope="module")
+def server(runs):
+    """The explorer, serving on a free port of 127.0.0.1 from a thread of this process."""
+    running = explore.ExplorerServer(("127.0.0.1", 0), explore.Explorer(runs, CORPUS))
+    thread = threading.Thread(target=running.serve_forever, daemon=True)
+    thread.start()
+    yield running
+    running.shutdown()
+    running.server_close()
+
+
+def ask(server, method, path, body=None, headers=None):
+    """(status, JSON answer) of one request; headers may name another Host."""
+    connection = http.client.HTTPConnection(*server.server_address[:2], timeout=60)
+    if isinstance(body, dict):
+        body = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json", **(headers or {})}
+    connection.request(method, path, body=body, headers=headers or {})
+    response = connection.getresponse()
+    answer = response.read()
+    connection.close()
+    return response.status, json.loads(answer)
+
+
+# ---- Refusals: each a JSON error with a 4xx status, and the server serves on
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method, path, body, headers, status, message", [
+    ("POST", "/api/score", {"text": "春" * 2001}, None, 413, "at most 2,000"),
+    ("POST", "/api/score", {"text": ""}, None, 400, "non-empty string"),
+    ("POST", "/api/attention", {"text": "春风", "version": "v9"}, None, 404, "no version 'v9'"),
+    ("POST", "/api/attention", {"text": "春风", "version": "v1"}, None, 400, "v1 has no attention"),
+    ("POST", "/api/attention", {"text": "春风", "version": "v4", "head": 99}, None, 400, "head must be"),
+    ("POST", "/api/score", b"{text: ", JSON, 400, "not JSON"),
+    ("POST", "/api/score", b"[1, 2]", JSON, 400, "a JSON object"),
+    ("POST", "/api/score", b'{"text": "x"}', {"Content-Type": "text/plain"}, 415, "Content-Type"),
+    ("POST", "/api/score", b"x" * 70_000, JSON, 413, "at most 65,536"),
+    ("POST", "/api/write", {"version": "v7", "prompt": "春", "temperature": "hot"}, None, 400, "temperature"),
+    ("POST", "/api/write", {"version": "v7", "prompt": "春", "top_p": 2}, None, 400, "top_p must be"),
+    ("POST", "/api/write", {"version": "v7", "prompt": "春", "length": 10_000}, None, 400, "length must be"),
+    ("POST", "/api/write", {"version": "v7", "tune": "无此调"}, None, 400, "no template for 无此调"),
+    ("POST", "/api/write", {"version": "v7", "tune": "浣溪沙", "acrostic": "春，"}, None, 400, "characters only"),
+    ("POST", "/api/write", {"version": "v7", "prompt": "\U0001F600"}, None, 400, "vocabulary"),
+    ("POST", "/api/nothing", {}, None, 404, "no API"),
+    ("PUT", "/api/score", {"text": "春风"}, None, 405, "only GET and POST"),
+    ("GET", "/../babygpt_v1_bigram.py", None, None, 404, "no page"),
+    ("GET", "/%2e%2e/README.md", None, None, 404, "no page"),
+    ("GET", "/explore.js/../../../etc/passwd", None, None, 404, "no page"),
+    ("GET", "/api/sample?index=-1", None, None, 400, "whole number"),
+    ("GET", "/", None, {"Host": "attacker.example:80"}, 403, "not this server's address"),
+    ("POST", "/api/score", {"text": "春风"}, {"Host": "attacker.example"}, 403, "not this server's address"),
+])
+def test_a_bad_request_gets_its_4xx_and_the_server_serves_on(server, method, path, body, headers, status,
+                                                              message):
+    got, answer = ask(server, method, path, body, headers)
+    assert (got, message in answer["error"]) == (status, True), answer
+    assert ask(server, "GET", "/api/info")[0] == 200
+
+
+@pytest.mark.slow
+def test_a_newcomer_sees_what_is_missing_and_how_to_train_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(write_ci, "SCRIPT_RUNS", tmp_path)  # not the repository's own runs/
+    info = explore.Explorer(tmp_path / "none", SMALL_CORPUS).info()
+    assert info["missing"] == list(SCRIPTS) and info["train_command"] == "python tools/compare_versions.py"
+    assert not any(version["loaded"] for version in info["versions"])
+
+
+@pytest.mark.slow
+def test_a_character_outside_the_vocabulary_is_marked_and_splits_the_text(server):
+    status, answer = ask(server, "POST", "/api/score", {"text": "春风\U0001F600春风"})
+    assert status == 200
+    for version in answer["versions"]:
+        assert version["unknown"] == [2]
+        assert [p is None for p in version["probs"]] == [True, False, True, True, False]
+
+
+# ---- The page, in Chromium
+
+def need(reason):
+    """Off CI a missing browser skips the test; in CI (BABYGPT_REQUIRE_BROWSER) it fails it."""
+    if os.environ.get("BABYGPT_REQUIRE_BROWSER"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need("Playwright is not installed: pip install -r requirements-dev.txt")
+    names = ("chromium", "chromium-browser", "google-chrome")
+    found = os.environ.get("BABYGPT_CHROMIUM") or next(filter(None, map(shutil.which, names)), None)
+    if found is None:
+        need("no Chromium: install it (Debian: apt-get install chromium) or set BABYGPT_CHROMIUM")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=found)
+        yield chromium
+        chromium.close()
+
+
+class Visit:
+    """A page of the explorer, with every console error and every request it made."""
+
+    def __init__(self, browser, server):
+        self.server = server
+        self.page = browser.new_page(viewport={"width": 1300, "height": 900})
+        self.errors, self.requests = [], []
+        self.page.on("console", self.on_console)
+        self.page.on("pageerror", self.on_page_error)
+        self.page.on("request", self.on_request)
+        self.page.goto(server.url)
+
+    def on_console(self, message):
+        if message.type == "error":
+            self.errors.append(message.text)
+
+    def on_page_error(self, error):
+        self.errors.append(str(error))
+
+    def on_request(self, request):
+        self.requests.append(request.url)
+
+    def check_clean(self):
+        """No console error, and not one request to anywhere but this server."""
+        assert self.errors == []
+        assert self.requests and all(url.startswith(self.server.url) for url in self.requests)
+
+    def screenshot(self, name):
+        if SCREENSHOTS:  # into a temporary file, then renamed: never a half-written PNG
+            path = Path(SCREENSHOTS) / name
+            data = self.page.screenshot(full_page=True)
+            tmp = path.with_name(f".{name}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+
+
+@pytest.fixture
+def visit(browser, server):
+    opened = Visit(browser, server)
+    yield opened
+    opened.page.close()
+
+
+def load(runs, version):
+    module = SCRIPTS[version]
+    return module.load_checkpoint(module.Config(out_dir=str(runs / version), device="cpu"))
+
+
+@torch.no_grad()
+def probabilities_by_hand(model, ids):
+    """p(ids[i] | the up to block_size ids before it), one forward pass per character."""
+    probs = []
+    for i in range(1, len(ids)):
+        context = torch.tensor([ids[max(0, i - model.block_size):i]])  # (1, t)
+        logits, _ = model(context)  # (1, t, V)
+        probs.append(float(F.softmax(logits[0, -1], dim=-1)[ids[i]]))
+    return probs
+
+
+@pytest.mark.slow
+def test_browser_side_by_side_shows_each_versions_own_probabilities(visit, runs):
+    from playwright.sync_api import expect  # installed: the browser fixture checked
+
+    page = visit.page
+    page.wait_for_selector("#compare-rows .version-row")
+    if "EXPLORE_RUNS" not in os.environ:  # a full run scores the real ci the page opens with
+        page.fill("#text", TEXT)
+        page.click("#score")
+        expect(page.locator('#compare-rows [data-version="v7"] .ch')).to_have_count(len(TEXT))  # redrawn
+    text = page.input_value("#text")
+    by_hand = {}
+    for version in SCRIPTS:
+        shown = page.eval_on_selector_all(f'#compare-rows [data-version="{version}"] .ch',
+                                          "spans => spans.map(s => s.dataset.p === undefined ? null : Number(s.dataset.p))")
+        model, tokenizer = load(runs, version)
+        probs = by_hand[version] = probabilities_by_hand(model.eval(), tokenizer.encode(text))
+        assert shown[0] is None and len(shown) == len(text)
+        assert max(abs(a - b) for a, b in zip(shown[1:], probs)) < 1e-5, version
+        loss = page.text_content(f'#compare-rows [data-version="{version}"] .loss')
+        assert float(loss) == pytest.approx(-sum(map(math.log, probs)) / len(probs), abs=1e-3)
+    # The character where v3 (learned query and key) gains most over v2 (none): shown by keyboard.
+    gains = [math.log(p3 / p2) for p2, p3 in zip(by_hand["v2"], by_hand["v3"])]
+    index = 1 + gains.index(max(gains))  # by_hand starts at the text's second character
+    page.focus(f'#compare-rows [data-version="v3"] .ch[data-index="{index}"]')
+    tables = page.locator("#candidates table")
+    assert tables.count() == len(SCRIPTS)
+    assert page.locator("#candidates tr.true").count() == len(SCRIPTS)  # the true one marked in each
+    visit.screenshot("explorer_compare.png")
+    visit.check_clean()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version, layer, head", [("v2", 0, 0), ("v4", 0, 2), ("v7", 1, 3)])
+def test_browser_attention_map_is_the_heads_own_weights(visit, runs, version, layer, head):
+    page = visit.page
+    page.wait_for_selector("#compare-rows .version-row")
+    page.click("#tab-attention")
+    page.select_option("#att-version", version)
+    page.select_option("#att-layer", str(layer))
+    page.select_option("#att-head", str(head))
+    page.wait_for_selector(f'#att-map svg[data-head="{version}/{layer}/{head}"]')
+    model, tokenizer = load(runs, version)
+    text = page.input_value("#text")[:model.block_size]
+    shown = page.eval_on_selector_all("#att-map rect", "cells => cells.map(c => [+c.dataset.row, +c.dataset.col, +c.dataset.w])")
+    weights = torch.zeros(len(text), len(text))
+    for row, col, w in shown:
+        weights[row, col] = w
+    with torch.no_grad():  # the model's own modules, called by hand up to the head
+        ids = torch.tensor([tokenizer.encode(text)])  # (1, t)
+        x = model.token_embedding(ids) + model.position_embedding(torch.arange(ids.shape[1]))  # (1, t, C)
+        if version == "v7":
+            for block in model.blocks[:layer]:
+                x = block(x)
+            attention, x = model.blocks[layer].attention, model.blocks[layer].ln1(x)
+        else:
+            attention = model.attention
+        module = attention.heads[head] if version in ("v4", "v7") else attention
+        _, by_hand = module(x, return_weights=True)  # (1, t, t)
+    assert torch.allclose(weights, by_hand[0], atol=1e-5)
+    chosen = min(11, len(text) - 1)  # 。 at the end of the first clause of the full run's ci
+    page.click(f'#att-text .att-char[data-index="{chosen}"]')  # what it looks at, shown in the text
+    assert page.get_attribute("#att-text .att-char.chosen", "data-index") == str(chosen)
+    if (version, layer, head) == ("v4", 0, 2):
+        visit.screenshot("explorer_attention.png")
+    visit.check_clean()
+
+
+@pytest.mark.slow
+def test_browser_writes_a_ci_that_obeys_its_template(visit):
+    page = visit.page
+    page.click("#tab-write")
+    page.select_option("#w-version", "v7")
+    page.select_option("#w-tune", "浣溪沙")
+    page.fill("#w-acrostic", "春江花月")
+    page.click("#w-start")
+    page.wait_for_selector("#w-step:not([disabled])")
+    for _ in range(5):
+        page.click("#w-step")
+    assert page.locator("#w-step-view table tr").count() >= 10  # step 5's ten candidates (and the chosen)
+    visit.screenshot("explorer_write_step.png")
+    page.click("#w-all")
+    text = page.evaluate("state.writing.text")
+    lines = text.strip("\n").split("\n")
+    template = poetry_form.templates(poetry_form.split_ci(CORPUS.read_text(encoding="utf-8")))["浣溪沙"]
+    assert lines[0] == "浣溪沙" and poetry_form.form_score(lines[1:], template) == 1.0
+    clauses = "".join(lines[1:]).replace("。", "，").split("，")
+    assert "".join(clause[0] for clause in clauses[:4]) == "春江花月"
+    assert page.text_content("#w-result .form-score") == "1.00"
+    visit.screenshot("explorer_write.png")
+    visit.check_clean()
+
+
+@pytest.mark.slow
+def test_browser_newcomer_page_names_the_missing_versions(browser, tmp_path, monkeypatch):
+    monkeypatch.setattr(write_ci, "SCRIPT_RUNS", tmp_path)
+    empty = explore.ExplorerServer(("127.0.0.1", 0), explore.Explorer(tmp_path, CORPUS))
+    thread = threading.Thread(target=empty.serve_forever, daemon=True)
+    thread.start()
+    try:
+        visit = Visit(browser, empty)
+        visit.page.wait_for_selector("#missing:not([hidden])")
+        assert "python tools/compare_versions.py" in visit.page.text_content("#missing")
+        visit.check_clean()
+    finally:
+        empty.shutdown()
+        empty.server_close()
+
+
+# ---- The command line, a bug, the benchmark
+
+@pytest.mark.slow
+def test_a_bug_is_a_500_with_its_traceback_in_the_terminal_and_the_server_serves_on(server, monkeypatch, capsys):
+    def broken(request):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(server.explorer, "score", broken)
+    status, answer = ask(server, "POST", "/api/score", {"text": "春风"})
+    assert status == 500 and "terminal" in answer["error"]
+    assert "ZeroDivisionError: a bug" in capsys.readouterr().err
+    assert ask(server, "GET", "/api/info")[0] == 200
+
+
+@pytest.mark.parametrize("args, message, status", [
+    (["--data", "{tmp}/none.txt"], "cannot read the corpus", 2),
+    (["--port", "{busy}"], "cannot listen on 127.0.0.1:", 1),
+])
+def test_cli_problem_is_one_line(tmp_path, monkeypatch, capsys, args, message, status):
+    monkeypatch.setattr(write_ci, "SCRIPT_RUNS", tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        filled = [a.format(tmp=tmp_path, busy=busy.getsockname()[1]) for a in args]
+        got = explore.main(["--runs", str(tmp_path), "--data", str(SMALL_CORPUS), *filled])
+    err = capsys.readouterr().err
+    assert got == status and message in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.slow
+def test_benchmark_prints_its_table(runs, capsys):
+    from benchmarks import bench_explore
+
+    bench_explore.main(["--runs", str(runs), "--data", str(SMALL_CORPUS), "--repeat", "2", "--length", "40"])
+    out = capsys.readouterr().out
+    assert "| score 40 characters × 7 versions |" in out and "| one writing step, v7 |" in out

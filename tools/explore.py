@@ -1,0 +1,417 @@
+"""The explorer: every version you trained, side by side, in your browser, on any line of poetry.
+
+    python tools/explore.py                                   # then open the address it prints
+    python tools/explore.py --runs runs/notebooks/08_compare_versions
+
+Three views (对照 / 注意力 / 写作):
+- Side by side: a text, each character coloured by the probability each version gave it, each
+  version's mean loss on it; point at a character for every version's ten likeliest candidates.
+- Attention: one head's attention weights on the text's first block_size characters.
+- Write: a version writes, step by step, freely or to a tune (its form enforced, an acrostic if
+  given), with its ten likeliest candidates at each step; then the form score and copy check.
+
+Checkpoints: <--runs>/<version>/ckpt.pt (the comparison's layout, default runs/compare), else each
+script's own runs/<script>/ckpt.pt. The page lists the versions it did not find and the command
+that trains them. Every number comes from the scripts' own model classes (tools/scoring.py,
+tools/poetry_form.py); the page (tools/explorer/) is plain HTML, CSS and JavaScript, and the
+server is the standard library's: nothing to install, nothing fetched from elsewhere.
+
+Safe by default: it listens on 127.0.0.1 only (another address only with --host, with a
+warning), answers only requests addressed to it by that name (a Host header naming another site
+is refused, so a web page cannot reach it through DNS rebinding), serves the page's own files and
+nothing else, and limits what one request may ask. A bad request gets a JSON error and a 4xx
+status; the server goes on serving.
+"""
+
+import argparse
+import json
+import math
+import sys
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from operator import attrgetter
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools import poetry_form, scoring  # noqa: E402
+from tools.compare_versions import VERSIONS  # noqa: E402
+from tools.write_ci import checkpoint_folder  # noqa: E402
+
+MAX_TEXT = 2000  # characters scored in one request
+MAX_WRITE = 300  # characters written in one request
+MAX_BODY = 64 * 1024  # bytes of one request's JSON
+CANDIDATES = 10  # the likeliest characters shown at each position
+TRAIN_COMMAND = "python tools/compare_versions.py"  # trains all seven into runs/compare
+PAGE = Path(__file__).parent / "explorer"
+STATIC = {  # the only files served: path -> (file, content type)
+    "/": (PAGE / "index.html", "text/html; charset=utf-8"),
+    "/explore.js": (PAGE / "explore.js", "text/javascript; charset=utf-8"),
+    "/explore.css": (PAGE / "explore.css", "text/css; charset=utf-8"),
+    "/favicon.svg": (PAGE / "favicon.svg", "image/svg+xml"),
+    "/font.otf": (ROOT / "tools" / "fonts" / "BabyGPTSansSC-Regular.otf", "font/otf"),
+}
+JSON_TYPE = "application/json; charset=utf-8"
+# The page may load only from this server: no script, font or request leaves it.
+SECURITY_HEADERS = {"Content-Security-Policy": "default-src 'self'; object-src 'none'; base-uri 'none'",
+                    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
+class RequestError(Exception):
+    """A request the explorer refuses: its HTTP status and a message for the page."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+# ---- What the page asks, answered by the models: plain Python, tested without a browser
+
+class Explorer:
+    def __init__(self, runs, data):
+        """Load every version found in runs (or its script's own runs/), and read the corpus for
+        the sample ci, the tunes' templates and the copy check. The corpus is read once, here."""
+        corpus = VERSIONS[0].read_corpus(VERSIONS[0].Config(data=str(data)))  # BabyGPTError if bad
+        self.samples = [ci.text for ci in poetry_form.validation_ci(corpus)]
+        self.templates = poetry_form.templates(poetry_form.split_ci(corpus))
+        self.copy_check = poetry_form.CopyCheck(poetry_form.training_text(corpus))
+        # Every torch call runs on this one thread, one at a time. Each thread that calls torch
+        # gets its own team of OpenMP workers, and two teams on the same cores slow each other:
+        # a v7 writing step took 1.4 ms on one thread, 10 ms once a second thread had computed.
+        self.torch_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="torch")
+        self.models, self.missing = self.on_torch_thread(load_models, runs)
+
+    def on_torch_thread(self, function, *args, **kwargs):
+        return self.torch_thread.submit(function, *args, **kwargs).result()
+
+    def info(self):
+        versions = []
+        for module in VERSIONS:
+            about = {"version": module.VERSION, "concept": module.CONCEPT, "loaded": module.VERSION in self.models}
+            if about["loaded"]:
+                _, model, tokenizer = self.models[module.VERSION]
+                heads = attention_heads(model)
+                about.update(block_size=model.block_size, vocab_size=tokenizer.vocab_size,
+                             layers=max((layer + 1 for layer, _ in heads), default=0),
+                             heads=max((head + 1 for _, head in heads), default=0))
+            versions.append(about)
+        tunes = sorted(self.templates.values(), key=attrgetter("count"), reverse=True)
+        return {"versions": versions, "missing": self.missing, "train_command": TRAIN_COMMAND,
+                "tunes": [{"tune": t.tune, "form": str(t), "count": t.count} for t in tunes],
+                "samples": len(self.samples), "limits": {"text": MAX_TEXT, "write": MAX_WRITE}}
+
+    def sample(self, index):
+        if not self.samples:
+            raise RequestError(404, "the corpus's validation split holds no whole ci")
+        return {"index": index % len(self.samples), "text": self.samples[index % len(self.samples)]}
+
+    def score(self, request):
+        """Each version's probability of every character of the text, its ten likeliest
+        candidates there, and its mean loss. A character outside a version's vocabulary is
+        marked; the version reads the text on either side of it as two texts."""
+        text = text_field(request, "text")
+        scores = [self.on_torch_thread(self.score_one, version, text) for version in self.models]
+        return {"text": text, "versions": scores}
+
+    def score_one(self, version, text):
+        _, model, tokenizer = self.models[version]
+        probs, top = [None] * len(text), [None] * len(text)  # the first character has no prediction
+        unknown = [i for i, ch in enumerate(text) if ch not in tokenizer.stoi]
+        for start, end in known_runs(text, unknown):
+            logprobs = scoring.next_logprobs(model, tokenizer.encode(text[start:end]))  # (n - 1, V)
+            ids = torch.tensor(tokenizer.encode(text[start + 1:end]))  # (n - 1,): the true next characters
+            true = logprobs.gather(-1, ids[:, None])[:, 0].exp().tolist()  # n - 1 probabilities
+            best = torch.topk(logprobs, min(CANDIDATES, logprobs.shape[-1]))  # (n - 1, 10) each
+            best_probs, best_ids = best.values.exp().tolist(), best.indices.tolist()
+            for i in range(end - start - 1):
+                probs[start + 1 + i] = true[i]
+                # Six decimals are plenty for a list shown to three, and halve the answer's size.
+                top[start + 1 + i] = [[tokenizer.chars[c], round(p, 6)] for c, p in zip(best_ids[i], best_probs[i])]
+        scored = [p for p in probs if p is not None]
+        loss = -sum(math.log(p) for p in scored) / len(scored) if scored else None
+        return {"version": version, "loss": loss, "scored": len(scored), "probs": probs, "top": top,
+                "unknown": unknown}
+
+    def attention(self, request):
+        """One head's weights on the text's first block_size characters: (t, t) rows."""
+        version = version_field(request, self.models)
+        _, model, tokenizer = self.models[version]
+        heads = attention_heads(model)
+        if not heads:
+            raise RequestError(400, f"{version} has no attention (it reads one character); choose v2 to v7")
+        layer = int_field(request, "layer", 0, 0, max(layer for layer, _ in heads))
+        head = int_field(request, "head", 0, 0, max(head for _, head in heads))
+        text = text_field(request, "text")[:model.block_size]
+        outside = sorted({ch for ch in text if ch not in tokenizer.stoi})
+        if outside:
+            raise RequestError(400, f"not in {version}'s vocabulary: {' '.join(outside)}")
+        weights = self.on_torch_thread(scoring.attention_weights, model, tokenizer.encode(text))
+        return {"version": version, "layer": layer, "head": head, "chars": list(text),
+                "weights": weights[(layer, head)].tolist()}
+
+    def write(self, request):
+        """A version writes: freely after a prompt, or to a tune (with an acrostic), step by step."""
+        version = version_field(request, self.models)
+        _, model, tokenizer = self.models[version]
+        knobs = dict(temperature=float_field(request, "temperature", 1.0, 0.01, 10.0),
+                     top_k=optional(request, "top_k", int_field, 1, tokenizer.vocab_size),
+                     top_p=optional(request, "top_p", float_field, 0.001, 1.0),
+                     seed=int_field(request, "seed", 1337, 0, 2**63 - 1))
+        tune = request.get("tune") or None
+        if tune is None:
+            prompt = text_field(request, "prompt")
+            outside = sorted({ch for ch in prompt if ch not in tokenizer.stoi})
+            if outside:
+                raise RequestError(400, f"not in {version}'s vocabulary: {' '.join(outside)}")
+            length = int_field(request, "length", 100, 1, MAX_WRITE)
+            writing = self.on_torch_thread(poetry_form.write_free, model, tokenizer, prompt, length, **knobs)
+            lines = [line for line in writing.text[len(prompt):].split("\n") if line]
+            form = None
+        else:
+            template = self.templates.get(poetry_form.tune_name(str(tune)))
+            if template is None:
+                raise RequestError(400, f"no template for {tune}: the corpus has fewer than "
+                                   f"{poetry_form.MIN_CI} ci of it")
+            acrostic = str(request.get("acrostic") or "")
+            problems = poetry_form.check_writable(tokenizer, template, acrostic)
+            if problems:
+                raise RequestError(400, f"{version} cannot write {template.tune}: {'; '.join(problems)}")
+            writing = self.on_torch_thread(poetry_form.write_in_form, model, tokenizer, template, acrostic,
+                                           **knobs)
+            lines = poetry_form.ci_lines(writing)
+            form = {"tune": template.tune, "template": str(template), "share": template.share,
+                    "score": poetry_form.form_score(lines, template)}
+        copy = None
+        if lines:
+            check = self.copy_check.check(lines)
+            copy = {"4-gram": no_nan(check["4-gram"]), "8-gram": no_nan(check["8-gram"]), "longest": check["longest"]}
+        steps = [{"char": step.char, "logprob": step.logprob, "forced": step.forced,
+                  "candidates": [list(candidate) for candidate in step.candidates]} for step in writing.steps]
+        return {"version": version, "prompt": writing.prompt, "text": writing.text, "steps": steps,
+                "mean_logprob": writing.mean_logprob, "form": form, "copy": copy}
+
+
+def load_models(runs):
+    """{version: (script module, model, tokenizer)} of the checkpoints found, and the versions missing."""
+    models, missing = {}, []
+    for module in VERSIONS:
+        folder = checkpoint_folder(module.VERSION, runs)
+        if folder is None:
+            missing.append(module.VERSION)
+            continue
+        model, tokenizer = module.load_checkpoint(module.Config(out_dir=str(folder), device="cpu"))
+        models[module.VERSION] = (module, model, tokenizer)
+    return models, missing
+
+
+def attention_heads(model):
+    """(layer, head) of every attention head the model has; none for v1."""
+    return sorted(scoring.layer_and_head(name) for name, module in model.named_modules()
+                  if scoring.has_weights(module))
+
+
+def known_runs(text, unknown):
+    """(start, end) of each stretch of text between the unknown characters' positions."""
+    runs, start = [], 0
+    for position in [*unknown, len(text)]:
+        if position - start >= 2:  # one character alone has nothing to predict
+            runs.append((start, position))
+        start = position + 1
+    return runs
+
+
+def no_nan(value):
+    return None if isinstance(value, float) and math.isnan(value) else value  # JSON has no NaN
+
+
+# ---- A request's fields, checked once here: the only input from outside
+
+def text_field(request, name):
+    text = request.get(name)
+    if not isinstance(text, str) or not text:
+        raise RequestError(400, f"{name} must be a non-empty string")
+    if len(text) > MAX_TEXT:
+        raise RequestError(413, f"{name} has {len(text):,} characters; at most {MAX_TEXT:,}")
+    return text
+
+
+def version_field(request, models):
+    version = request.get("version")
+    if version not in models:
+        known = ", ".join(models) or "none"
+        raise RequestError(404, f"no version {version!r} here (loaded: {known})")
+    return version
+
+
+def int_field(request, name, default, low, high):
+    value = request.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise RequestError(400, f"{name} must be a whole number from {low} to {high}, not {value!r}")
+    return value
+
+
+def float_field(request, name, default, low, high):
+    value = request.get(name, default)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
+        raise RequestError(400, f"{name} must be a number from {low} to {high}, not {value!r}")
+    return float(value)
+
+
+def optional(request, name, field, low, high):
+    """A field that may be absent or null (no top-k, no top-p)."""
+    return None if request.get(name) is None else field(request, name, None, low, high)
+
+
+# ---- The web server: the standard library's
+
+class ExplorerServer(ThreadingHTTPServer):
+    daemon_threads = True  # Ctrl-C does not wait for an open connection
+
+    def __init__(self, address, explorer):
+        super().__init__(address, ExplorerHandler)
+        self.explorer = explorer
+        host, port = self.server_address[:2]
+        names = {host, "localhost"} if host == "127.0.0.1" else {host}
+        self.hosts = {f"{name}:{port}" for name in names}  # the Host headers it answers
+
+    @property
+    def url(self):
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}/"
+
+
+class ExplorerHandler(BaseHTTPRequestHandler):
+    server_version = "BabyGPT-explorer"
+
+    def do_GET(self):
+        self.answer(self.get)
+
+    def do_POST(self):
+        self.answer(self.post)
+
+    def answer(self, handle):
+        """Every request: the Host checked, then handled; any error is a JSON line and a status."""
+        try:
+            if self.headers.get("Host") not in self.server.hosts:
+                raise RequestError(403, f"Host {self.headers.get('Host')!r} is not this server's address")
+            status, body, content_type = handle()
+        except RequestError as err:
+            status, body, content_type = err.status, json_bytes({"error": str(err)}), JSON_TYPE
+        except Exception:  # a bug: its traceback in the terminal, one line on the page, serving on
+            traceback.print_exc()
+            status, content_type = 500, JSON_TYPE
+            body = json_bytes({"error": "internal error; the terminal running explore.py shows it"})
+        self.send(status, body, content_type)
+
+    def send_error(self, code, message=None, explain=None):
+        """http.server's own refusals (a malformed request line, headers too long, a method other
+        than GET and POST), as JSON like every other."""
+        if code == HTTPStatus.NOT_IMPLEMENTED:  # http.server's answer to an unknown method
+            code, message = HTTPStatus.METHOD_NOT_ALLOWED, "only GET and POST"
+        self.send(code, json_bytes({"error": message or HTTPStatus(code).phrase}), JSON_TYPE)
+
+    def send(self, status, body, content_type):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for name, value in SECURITY_HEADERS.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def get(self):
+        url = urlsplit(self.path)
+        explorer = self.server.explorer
+        if url.path == "/api/info":
+            return 200, json_bytes(explorer.info()), JSON_TYPE
+        if url.path == "/api/sample":
+            index = parse_qs(url.query).get("index", ["0"])[0]
+            if not index.isdigit() or len(index) > 9:
+                raise RequestError(400, "index must be a whole number")
+            return 200, json_bytes(explorer.sample(int(index))), JSON_TYPE
+        if url.path not in STATIC:  # only the page's own files: no path reaches any other
+            raise RequestError(404, f"no page {url.path!r} here")
+        path, content_type = STATIC[url.path]
+        return 200, path.read_bytes(), content_type
+
+    def post(self):
+        routes = {"/api/score": self.server.explorer.score, "/api/attention": self.server.explorer.attention,
+                  "/api/write": self.server.explorer.write}
+        route = routes.get(urlsplit(self.path).path)
+        if route is None:
+            raise RequestError(404, f"no API {self.path!r} here")
+        if not self.headers.get("Content-Type", "").startswith("application/json"):
+            raise RequestError(415, "send JSON, with Content-Type: application/json")
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit():
+            raise RequestError(411, "a request needs a Content-Length")
+        if int(length) > MAX_BODY:
+            raise RequestError(413, f"the request has {int(length):,} bytes; at most {MAX_BODY:,}")
+        try:
+            request = json.loads(self.rfile.read(int(length)))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise RequestError(400, f"the request is not JSON: {err}") from None
+        if not isinstance(request, dict):
+            raise RequestError(400, "the request must be a JSON object")
+        return 200, json_bytes(route(request)), JSON_TYPE
+
+    def log_request(self, code="-", size="-"):
+        if str(code).isdigit() and int(code) >= 400:  # only refusals: the terminal stays readable
+            super().log_request(code, size)
+
+
+def json_bytes(value):
+    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+# ---- The command line
+
+def build_parser():
+    parser = VERSIONS[0].OneLineErrorParser(description=__doc__.splitlines()[0],
+                                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--runs", default=str(ROOT / "runs" / "compare"), help="folder of <version>/ckpt.pt")
+    parser.add_argument("--data", default=str(ROOT / "data" / "songci.txt"),
+                        help="the corpus the models trained on: sample ci, tunes, copy check")
+    parser.add_argument("--host", default="127.0.0.1", help="the address to listen on; another than "
+                        "127.0.0.1 lets other machines on the network use the models")
+    parser.add_argument("--port", type=int, default=8000, help="0: any free port")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.host not in ("127.0.0.1", "localhost"):
+        print(f"warning: --host {args.host}: other machines that reach this address can use the "
+              "explorer; it has no password", file=sys.stderr)
+    try:
+        explorer = Explorer(args.runs, args.data)
+    except VERSIONS[0].BabyGPTError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.status
+    if explorer.missing:
+        print(f"not found: {', '.join(explorer.missing)} (train them: {TRAIN_COMMAND})")
+    try:
+        server = ExplorerServer((args.host, args.port), explorer)
+    except OSError as err:
+        print(f"error: cannot listen on {args.host}:{args.port}: {err.strerror}; try --port 0", file=sys.stderr)
+        return 1
+    print(f"BabyGPT explorer: open {server.url} (Ctrl-C stops it)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
