@@ -328,6 +328,21 @@ def test_bfloat16_on_a_gpu_without_it_is_refused_up_front(tmp_path, is_bf16_supp
     assert not (tmp_path / "run" / "ckpt.pt").exists()
 
 
+@pytest.mark.parametrize("flags, phrases", [
+    (["--dtype", "bfloat16"], ["error: --dtype bfloat16", "macOS 14", "--dtype float32"]),
+    (["--compile"], ["error: --compile", "without --compile"]),
+], ids=["bfloat16", "compile"])
+def test_on_apples_gpu_what_cannot_run_is_refused_up_front(tmp_path, monkeypatch, capsys, flags, phrases):
+    """As on a Mac before macOS 14: torch sees MPS, which has no bfloat16 there; and torch.compile
+    for MPS is a prototype, refused on any macOS."""
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    monkeypatch.setattr(torch.backends.mps, "is_macos_or_newer", lambda major, minor: False)
+    module = load_script(V4)
+    assert module.main([*BASE, "--device", "mps", *flags, "--out-dir", str(tmp_path / "run")]) == 2
+    assert_one_line(capsys.readouterr().err, *phrases)
+    assert not (tmp_path / "run" / "ckpt.pt").exists()
+
+
 def test_sample_only_needs_only_the_checkpoint(tmp_path):
     """A shared ckpt.pt, and the script copied alone: no corpus anywhere, and no --data."""
     name = V3
