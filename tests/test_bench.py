@@ -50,3 +50,18 @@ def test_a_missing_corpus_is_one_line_before_anything_is_measured(monkeypatch, c
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and "cannot read the corpus" in captured.err and "no_such_corpus" in captured.err
     assert "ms/step" not in captured.out  # nothing was measured
+
+
+def test_peak_memory_where_there_is_no_proc(monkeypatch):
+    """Linux reads the RSS from /proc; macOS (no /proc) falls back to getrusage's peak so far."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_train
+
+    rss = bench_train.rss_now()
+    assert bench_train.memory_reader("cpu")[1] == "RSS" and rss > 10
+    monkeypatch.setattr(bench_train, "PROC_STATM", ROOT / "no" / "statm")
+    read, measures = bench_train.memory_reader("cpu")
+    assert measures == "max RSS so far" and read() >= rss - 1  # the peak so far, at least now's
+    with bench_train.PeakMemory("cpu") as memory:
+        pass
+    assert memory.peak > 10
