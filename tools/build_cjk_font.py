@@ -27,7 +27,8 @@ from tools.cjk_font import CJK, FAMILY, FONT as OUT  # noqa: E402
 
 
 def characters():
-    """Every character the project may draw: the corpora, and the CJK in notebooks, tools and the explorer."""
+    """Every character the project may draw: the corpora, and the CJK in notebooks and tools
+    (the explorer's page too)."""
     chars = set(map(chr, range(0x20, 0x7F)))
     for corpus in sorted((ROOT / "data").glob("*.txt")):
         chars |= set(corpus.read_text(encoding="utf-8"))
