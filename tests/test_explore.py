@@ -118,6 +118,21 @@ def test_a_character_outside_the_vocabulary_is_marked_and_splits_the_text(server
         assert [p is None for p in version["probs"]] == [True, False, True, True, False]
 
 
+@pytest.mark.slow
+def test_each_writing_step_says_which_candidates_could_be_drawn(server):
+    """top-k 3 leaves three of the ten a chance, the chosen among them; a forced step leaves one."""
+    status, free = ask(server, "POST", "/api/write", {"version": "v7", "prompt": "春", "length": 5, "top_k": 3})
+    assert status == 200
+    for step in free["steps"]:
+        drawable = [char for char, _, could in step["candidates"] if could]
+        assert len(drawable) == 3 and step["char"] in drawable
+    status, in_form = ask(server, "POST", "/api/write", {"version": "v7", "tune": "浣溪沙"})
+    forced = [step for step in in_form["steps"] if step["forced"]]
+    assert status == 200 and forced
+    for step in forced:
+        assert [char for char, _, could in step["candidates"] if could] in ([step["char"]], [])
+
+
 # ---- The page, in Chromium
 
 def need(reason):

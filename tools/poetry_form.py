@@ -276,7 +276,7 @@ class Step:
     char: str
     logprob: float  # the model's own log-probability of it (temperature 1, nothing masked)
     forced: bool  # set by the rules (a mark, a line break, an acrostic character), not sampled
-    candidates: list  # the model's ten likeliest characters there: (char, probability, allowed)
+    candidates: list  # the model's ten likeliest characters there: (char, probability, could be drawn)
 
 
 @dataclass
@@ -345,11 +345,14 @@ def _write(model, tokenizer, prompt, rules, allowed, temperature, top_k, top_p, 
         logits = logits[0, -1].float().cpu()  # (V,): the last position predicts
         logprobs = F.log_softmax(logits, dim=-1)  # (V,): the model's own view
         if forced is None:
-            chosen, _ = sample_next(logits, temperature, top_k, top_p, allowed, generator)
+            chosen, drawn_from = sample_next(logits, temperature, top_k, top_p, allowed, generator)  # (V,)
         else:
             chosen = tokenizer.stoi[forced]
+            drawn_from = F.one_hot(torch.tensor(chosen), len(logits))  # (V,): the rule left one choice
         top = torch.topk(logprobs, min(10, logprobs.numel()))
-        candidates = [(tokenizer.chars[i], math.exp(lp), allowed is None or bool(allowed[i]))
+        # Each: the model's own probability (temperature 1), and whether the mask, top-k and top-p
+        # left it a chance at this step.
+        candidates = [(tokenizer.chars[i], math.exp(lp), bool(drawn_from[i] > 0))
                       for lp, i in zip(top.values.tolist(), top.indices.tolist())]
         steps.append(Step(tokenizer.chars[chosen], float(logprobs[chosen]), forced is not None, candidates))
         ids.append(chosen)

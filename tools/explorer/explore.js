@@ -316,9 +316,9 @@ function drawWriting() {
     const table = document.createElement("table");
     table.createCaption().textContent = `第 ${state.shown} 步 step ${state.shown}/${steps.length}: ` +
       (step.forced ? `规则写 ${show(step.char)} (forced)` : `选了 chose ${show(step.char)}`);
-    for (const [ch, p, allowed] of step.candidates) {
+    for (const [ch, p, drawable] of step.candidates) {
       const row = table.insertRow();
-      const excluded = step.forced ? ch !== step.char : !allowed;  // a forced step excludes all but one
+      const excluded = !drawable;  // by the form's mask, top-k or top-p (a forced step leaves one)
       row.className = (ch === step.char ? "chosen " : "") + (excluded ? "masked" : "");
       row.insertCell().textContent = show(ch);
       row.insertCell().textContent = p.toFixed(3);
