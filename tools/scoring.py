@@ -69,15 +69,13 @@ def attention_weights(model, ids):
     return_weights=True, the flag every version's attention has."""
     model.eval()
     device = next(model.parameters()).device
-    inputs = {}  # module name -> (1, t, C): what the module read
+    inputs = {}  # attention module -> (1, t, C): what it read
 
-    def catch_input(name):
-        def hook(module, args):
-            inputs[name] = args[0]
-        return hook
+    def catch_input(module, args):
+        inputs[module] = args[0]
 
     attention = {name: module for name, module in model.named_modules() if has_weights(module)}
-    handles = [module.register_forward_pre_hook(catch_input(name)) for name, module in attention.items()]
+    handles = [module.register_forward_pre_hook(catch_input) for module in attention.values()]
     try:
         model(torch.as_tensor(ids[:model.block_size], device=device)[None])
     finally:
@@ -85,7 +83,7 @@ def attention_weights(model, ids):
             handle.remove()
     weights = {}
     for name, module in attention.items():
-        _, wei = module(inputs[name], return_weights=True)  # (1, t, t)
+        _, wei = module(inputs[module], return_weights=True)  # (1, t, t)
         weights[layer_and_head(name)] = wei[0].float().cpu()
     return weights
 
