@@ -142,3 +142,17 @@ def test_compile_compiles_twice_and_its_checkpoint_loads_into_the_plain_model(tm
     assert not any("_orig_mod" in key for key in state["model"])
     model, _ = module.load_checkpoint(dataclasses.replace(config, compile=False, sample_only=True))
     assert all(torch.equal(model.state_dict()[key], value) for key, value in state["model"].items())
+
+
+def test_keeping_freed_memory_does_nothing_where_it_cannot(monkeypatch):
+    """glibc's mallopt on Linux; macOS, Windows and a Linux without glibc (musl) are left alone."""
+    module = load_script(SCRIPTS[3])
+    module.keep_freed_memory()  # this Linux: glibc takes the settings
+
+    def no_glibc(name):
+        raise OSError(f"{name}: cannot open shared object file")
+
+    monkeypatch.setattr(module.ctypes, "CDLL", no_glibc)
+    module.keep_freed_memory()  # musl: nothing to call, no error
+    monkeypatch.setattr(module.sys, "platform", "darwin")
+    module.keep_freed_memory()
