@@ -506,7 +506,7 @@ def keep_freed_memory():
     """Ask the C library's allocator (glibc, on Linux) to keep the memory a training step frees
     for the next step. Left as it is, it hands big freed buffers (in v4 at the defaults, the 12 MB
     logits and their gradient) back to the system, and the next step faults every page of them
-    in again: a v4 step took 16-18 ms on a 2-core CPU, with this 12.7-12.9 (docs/performance.md).
+    in again: a v4 step took 17.6 ms on a 2-core CPU, with this 12.6 (benchmarks/step_floor.py).
     The same as the MALLOC_*_ environment variables, set from inside. Elsewhere, nothing."""
     if sys.platform != "linux":
         return

@@ -144,15 +144,25 @@ def test_compile_compiles_twice_and_its_checkpoint_loads_into_the_plain_model(tm
     assert all(torch.equal(model.state_dict()[key], value) for key, value in state["model"].items())
 
 
-def test_keeping_freed_memory_does_nothing_where_it_cannot(monkeypatch):
-    """glibc's mallopt on Linux; macOS, Windows and a Linux without glibc (musl) are left alone."""
+def test_keeping_freed_memory_sets_glibc_and_leaves_others_alone(monkeypatch):
+    """On Linux, mallopt's three settings; macOS, Windows and a Linux without glibc (musl) untouched."""
     module = load_script(SCRIPTS[3])
-    module.keep_freed_memory()  # this Linux: glibc takes the settings
+    calls = []
+
+    class FakeGlibc:
+        def mallopt(self, setting, value):
+            calls.append((setting, value))
 
     def no_glibc(name):
         raise OSError(f"{name}: cannot open shared object file")
 
+    monkeypatch.setattr(module.sys, "platform", "linux")
+    monkeypatch.setattr(module.ctypes, "CDLL", lambda name: FakeGlibc())
+    module.keep_freed_memory()
+    assert calls == [(-3, 32 * 2**20), (-1, 2**30), (-2, 64 * 2**20)]  # mmap, trim, top pad
     monkeypatch.setattr(module.ctypes, "CDLL", no_glibc)
     module.keep_freed_memory()  # musl: nothing to call, no error
+    monkeypatch.setattr(module.ctypes, "CDLL", lambda name: FakeGlibc())
     monkeypatch.setattr(module.sys, "platform", "darwin")
     module.keep_freed_memory()
+    assert len(calls) == 3  # nothing more

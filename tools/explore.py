@@ -132,7 +132,7 @@ class Explorer:
             best_probs, best_ids = best.values.exp().tolist(), best.indices.tolist()
             for i in range(end - start - 1):
                 probs[start + 1 + i] = true[i]
-                # Six decimals are plenty for a list shown to three, and halve the answer's size.
+                # Six decimals are plenty for a list shown to three, and make the answer about 40% smaller.
                 top[start + 1 + i] = [[tokenizer.chars[c], round(p, 6)] for c, p in zip(best_ids[i], best_probs[i])]
         scored = [p for p in probs if p is not None]
         loss = -sum(math.log(p) for p in scored) / len(scored) if scored else None
