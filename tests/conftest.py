@@ -4,19 +4,15 @@ import contextlib
 import importlib
 import io
 import os
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import plumbing
 
-from tools import sync_harness  # noqa: E402 (after ROOT is on the path)
-
-SCRIPTS = [file_name.removesuffix(".py") for file_name in sync_harness.SCRIPTS]  # v1 ... v7, as modules
+ROOT = Path(__file__).resolve().parents[1]  # on the import path through pytest.ini's pythonpath
+SCRIPTS = list(plumbing.SCRIPTS.values())  # v1 ... v7, as module names
 SMALL_CORPUS = ROOT / "data" / "songci300.txt"
 
 # The tests' models are tiny: one thread each runs as fast, and two threads that wait on each other

@@ -1,7 +1,7 @@
 """Bad input, Ctrl-C and checkpoints: one clear line on stderr, never a traceback, never lost training.
 
-The harness is one text in all seven scripts (tests/test_harness_identity.py), so each behaviour is
-tested once, on v4 (the first with --n-head). Every case runs in-process (fast); a few also run as a
+The plumbing is one module (plumbing.py) that every script hands itself to, so each behaviour is
+tested once, through v4 (the first with --n-head). Every case runs in-process (fast); a few also run as a
 learner runs them, in a subprocess (about 2 s each, mostly importing torch), to cover the command
 line's own path: exit status, stderr, no traceback.
 """
@@ -16,10 +16,11 @@ import sys
 import pytest
 import torch
 
+import plumbing
 from conftest import ROOT, SCRIPTS, SMALL_CORPUS, load_script
 
 V1, V3, V4 = SCRIPTS[0], SCRIPTS[2], SCRIPTS[3]
-HARNESS = V4  # the script every harness behaviour is tested on
+HARNESS = V4  # the script every plumbing behaviour is tested through
 BASE = [  # tiny settings; each case appends the flags it is about (the last value of a flag wins)
     "--data", str(SMALL_CORPUS), "--batch-size", "4", "--block-size", "8", "--n-embd", "16",
     "--max-iters", "20", "--eval-interval", "10", "--eval-iters", "2", "--device", "cpu", "--max-new-tokens", "8",
@@ -186,7 +187,7 @@ def test_bad_input_in_process(case, tmp_path, capsys):
     skip_if_the_device_exists(case)
     module = load_script(HARNESS)
     make_args, phrases = CASES[case]
-    assert module.main([*BASE, "--out-dir", str(tmp_path / "run"), *make_args(module, tmp_path)]) == 2
+    assert plumbing.main(module, [*BASE, "--out-dir", str(tmp_path / "run"), *make_args(module, tmp_path)]) == 2
     captured = capsys.readouterr()
     assert_one_line(captured.err, "error: ", *phrases)
     assert not (tmp_path / "run" / "ckpt.pt").exists()  # refused before any training
@@ -208,7 +209,7 @@ def test_unknown_flag_is_one_line():
 
 def test_bad_flag_value_is_one_line(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        load_script(HARNESS).main(["--max-iters", "ten"])
+        plumbing.main(load_script(HARNESS), ["--max-iters", "ten"])
     assert exit_info.value.code == 2
     assert_one_line(capsys.readouterr().err, "--max-iters", "invalid int value: 'ten'")
 
@@ -217,7 +218,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, caps
     # AdamW moves every weight by about lr per step: at 1e20 the logits overflow float32 within two steps.
     out_dir = tmp_path / "run"
     args = [*BASE, "--learning-rate", "1e20", "--max-iters", "1000", "--eval-interval", "1", "--out-dir", str(out_dir)]
-    assert load_script(HARNESS).main(args) == 1
+    assert plumbing.main(load_script(HARNESS), args) == 1
     stderr = capsys.readouterr().err
     assert "Traceback" not in stderr
     last = stderr.rstrip("\n").split("\n")[-1]  # above it: the progress bar, closed
@@ -247,7 +248,7 @@ def test_a_checkpoint_that_runs_code_is_refused(tmp_path, capsys):
     assert marker.exists()
     marker.unlink()
 
-    assert load_script(name).main([*BASE, "--sample-only", "--out-dir", str(out_dir)]) == 2
+    assert plumbing.main(load_script(name), [*BASE, "--sample-only", "--out-dir", str(out_dir)]) == 2
     assert not marker.exists()
     assert_one_line(capsys.readouterr().err, "refused", "arbitrary code")
 
@@ -273,7 +274,7 @@ def test_out_of_memory_is_one_line_and_exit_1(error, tmp_path, monkeypatch, caps
         raise error
 
     monkeypatch.setattr(module, "estimate_loss", out_of_memory)
-    assert module.main([*BASE, "--out-dir", str(tmp_path / "run")]) == 1
+    assert plumbing.main(module, [*BASE, "--out-dir", str(tmp_path / "run")]) == 1
     assert_one_line(capsys.readouterr().err, "error: out of memory", "--batch-size")
 
 
@@ -285,7 +286,7 @@ def test_a_genuine_runtime_error_keeps_its_traceback(tmp_path, monkeypatch):
 
     monkeypatch.setattr(module, "estimate_loss", broken)
     with pytest.raises(RuntimeError, match="a bug"):
-        module.main([*BASE, "--out-dir", str(tmp_path / "run")])
+        plumbing.main(module, [*BASE, "--out-dir", str(tmp_path / "run")])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "tf32"])
@@ -302,7 +303,7 @@ def test_a_run_leaves_torchs_matmul_precision_as_it_found_it(dtype, tmp_path, mo
     try:
         for users_choice in ("high", "highest"):
             torch.set_float32_matmul_precision(users_choice)
-            assert module.main([*BASE, "--dtype", dtype, "--out-dir", str(tmp_path / "run")]) == 0
+            assert plumbing.main(module, [*BASE, "--dtype", dtype, "--out-dir", str(tmp_path / "run")]) == 0
             assert torch.get_float32_matmul_precision() == users_choice  # readable, and as it was
             assert set(during) == {"high" if dtype == "tf32" else users_choice}
             during.clear()
@@ -338,18 +339,19 @@ def test_on_apples_gpu_what_cannot_run_is_refused_up_front(tmp_path, monkeypatch
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
     monkeypatch.setattr(torch.backends.mps, "is_macos_or_newer", lambda major, minor: False)
     module = load_script(V4)
-    assert module.main([*BASE, "--device", "mps", *flags, "--out-dir", str(tmp_path / "run")]) == 2
+    assert plumbing.main(module, [*BASE, "--device", "mps", *flags, "--out-dir", str(tmp_path / "run")]) == 2
     assert_one_line(capsys.readouterr().err, *phrases)
     assert not (tmp_path / "run" / "ckpt.pt").exists()
 
 
 def test_sample_only_needs_only_the_checkpoint(tmp_path):
-    """A shared ckpt.pt, and the script copied alone: no corpus anywhere, and no --data."""
+    """A shared ckpt.pt, and the script copied with plumbing.py alone: no corpus anywhere, no --data."""
     name = V3
     write_checkpoint(load_script(name), tmp_path / "shared", SMALL_CORPUS.read_text(encoding="utf-8"))
     alone = tmp_path / "alone"
     alone.mkdir()
-    (alone / f"{name}.py").write_bytes((ROOT / f"{name}.py").read_bytes())
+    for file_name in (f"{name}.py", "plumbing.py"):
+        (alone / file_name).write_bytes((ROOT / file_name).read_bytes())
     result = subprocess.run(
         [sys.executable, f"{name}.py", "--sample-only", "--out-dir", str(tmp_path / "shared"), "--device", "cpu",
          "--prompt", "明月", "--max-new-tokens", "8"], capture_output=True, text=True, encoding="utf-8",

@@ -17,7 +17,7 @@ def repository(tmp_path_factory):
     """The repository's scripts, tools, data and notebooks, linked into a fresh folder: the
     notebooks' runs/ goes there, never over (or beside) a learner's runs in the repository."""
     copy = tmp_path_factory.mktemp("repository")
-    for path in [*ROOT.glob("babygpt_v*.py"), ROOT / "tools", ROOT / "data"]:
+    for path in [*ROOT.glob("babygpt_v*.py"), ROOT / "plumbing.py", ROOT / "tools", ROOT / "data"]:
         (copy / path.name).symlink_to(path, target_is_directory=path.is_dir())
     (copy / "notebooks").mkdir()  # a real folder: the notebooks find the root from it, resolving links
     return copy

@@ -2,7 +2,7 @@
 
 Each case is reproduced for real where a test can: a second run in the same folder, two processes at
 once, a file-size limit (RLIMIT_FSIZE: writes fail as on a full disk), a memory limit (RLIMIT_AS),
-a FIFO, real signals. The harness is one text in all seven scripts, so the scripts' cases run on v4.
+a FIFO, real signals. The plumbing is one module (plumbing.py), so the scripts' cases run through v4.
 """
 
 import contextlib
@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import plumbing
 from conftest import ROOT, SMALL_CORPUS, load_script
 from test_bad_input import BASE, ENV, HARNESS, assert_one_line, run_script, write_checkpoint
 
@@ -61,11 +62,11 @@ def limited(resource_name, limit):
 
 def test_a_second_run_moves_the_trained_model_aside_instead_of_overwriting_it(tmp_path, capsys):
     module, out_dir = load_script(HARNESS), tmp_path / "run"
-    assert module.main([*BASE, "--out-dir", str(out_dir)]) == 0
+    assert plumbing.main(module, [*BASE, "--out-dir", str(out_dir)]) == 0
     run_files = ["ckpt.pt", "metrics.json", "loss.png", "samples.txt"]
     first = {name: (out_dir / name).read_bytes() for name in run_files}
 
-    assert module.main([*BASE, "--out-dir", str(out_dir), "--learning-rate", "1e20"]) == 1  # diverges
+    assert plumbing.main(module, [*BASE, "--out-dir", str(out_dir), "--learning-rate", "1e20"]) == 1  # diverges
     output = capsys.readouterr()
     [aside] = (out_dir / "earlier").iterdir()
     assert f"an earlier run's ckpt.pt, metrics.json, loss.png, samples.txt moved to {aside}" in output.out
@@ -79,7 +80,7 @@ def test_a_second_run_moves_the_trained_model_aside_instead_of_overwriting_it(tm
 def test_a_run_that_diverges_before_saving_names_no_checkpoint(tmp_path, capsys, monkeypatch):
     module = load_script(HARNESS)
     monkeypatch.setattr(module, "estimate_loss", lambda *args: {"train": float("nan"), "val": float("nan")})
-    assert module.main([*BASE, "--out-dir", str(tmp_path / "run")]) == 1
+    assert plumbing.main(module, [*BASE, "--out-dir", str(tmp_path / "run")]) == 1
     assert_one_line(capsys.readouterr().err, "the loss became nan by step 0", "no checkpoint was saved")
 
 
@@ -102,14 +103,14 @@ def test_a_second_run_in_a_folder_in_use_is_refused_and_the_first_is_untouched(t
 def test_a_full_disk_is_one_line_and_keeps_what_was_there(tmp_path):
     """In-process, the write itself: the file as it was, and no temporary file left behind."""
     import resource
-    module, path = load_script(HARNESS), tmp_path / "ckpt.pt"
+    path = tmp_path / "ckpt.pt"
     path.write_bytes(b"the trained model")
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     previous_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (1000, hard))
     try:
-        with pytest.raises(module.BabyGPTError, match="cannot write .*ckpt.pt: File too large; the previous ckpt.pt"):
-            module.write_file(path, bytes(5000))
+        with pytest.raises(plumbing.BabyGPTError, match="cannot write .*ckpt.pt: File too large; the previous ckpt.pt"):
+            plumbing.write_file(path, bytes(5000))
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
         signal.signal(signal.SIGXFSZ, previous_handler)

@@ -9,9 +9,10 @@ import sys
 import pytest
 import torch
 
+import plumbing
 from conftest import ROOT, SCRIPTS, SMALL_CORPUS, load_script, tiny_config
 
-SEPARATOR = load_script(SCRIPTS[0]).SAMPLE_SEPARATOR
+SEPARATOR = plumbing.SAMPLE_SEPARATOR
 TINY = [
     "--data", str(SMALL_CORPUS), "--batch-size", "4", "--block-size", "8", "--n-embd", "16",
     "--max-iters", "20", "--eval-interval", "10", "--eval-iters", "2", "--device", "cpu",
@@ -49,18 +50,18 @@ def test_train_then_sample_only(name, tmp_path, capsys):
 
     # --sample-only rebuilds the model from ckpt.pt (its sizes, not the flags') and writes the same text
     # (in process: the command line's own path is the training run above).
-    assert load_script(name).main(["--sample-only", "--data", str(SMALL_CORPUS), "--out-dir", str(out_dir),
-                                   "--prompt", "明月", "--prompt", "春风", "--max-new-tokens", "12",
-                                   "--device", "cpu"]) == 0
+    assert plumbing.main(load_script(name), ["--sample-only", "--data", str(SMALL_CORPUS), "--out-dir", str(out_dir),
+                                             "--prompt", "明月", "--prompt", "春风", "--max-new-tokens", "12",
+                                             "--device", "cpu"]) == 0
     assert (out_dir / "samples.txt").read_text(encoding="utf-8")[:-1].split(SEPARATOR) == samples
 
 
 def test_help_lists_every_flag_with_its_help_and_default():
     module = load_script(SCRIPTS[-1])  # v7: its Config has every field
-    text = " ".join(module.build_parser().format_help().split())  # argparse wraps lines
-    for option in dataclasses.fields(module.Config):
-        assert "--" + option.name.replace("_", "-") in text
-        assert " ".join(option.metadata["help"].split()) in text
+    text = " ".join(plumbing.build_parser(module).format_help().split())  # argparse wraps lines
+    for field in dataclasses.fields(module.Config):
+        assert "--" + field.name.replace("_", "-") in text
+        assert " ".join(field.metadata["help"].split()) in text
     assert "(default: 32)" in text  # block_size
     assert "{auto,cuda,mps,cpu}" in text and "{float32,tf32,bfloat16}" in text
 
@@ -83,9 +84,10 @@ def test_importing_a_script_has_no_side_effects(tmp_path):
     assert list(tmp_path.iterdir()) == [] and files() == before
 
 
-def test_script_runs_when_copied_alone_next_to_a_corpus(tmp_path):
+def test_script_runs_when_copied_with_the_plumbing_next_to_a_corpus(tmp_path):
     name = SCRIPTS[-1]
-    (tmp_path / f"{name}.py").write_bytes((ROOT / f"{name}.py").read_bytes())
+    for file_name in (f"{name}.py", "plumbing.py"):
+        (tmp_path / file_name).write_bytes((ROOT / file_name).read_bytes())
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "songci.txt").write_bytes(SMALL_CORPUS.read_bytes())
     args = [a for a in TINY if a != str(SMALL_CORPUS) and a != "--data"]
@@ -140,13 +142,12 @@ def test_compile_compiles_twice_and_its_checkpoint_loads_into_the_plain_model(tm
     assert counters["stats"]["unique_graphs"] == 2  # sampling's growing lengths added none
     state = torch.load(tmp_path / "run" / "ckpt.pt", weights_only=True)
     assert not any("_orig_mod" in key for key in state["model"])
-    model, _ = module.load_checkpoint(dataclasses.replace(config, compile=False, sample_only=True))
+    model, _ = plumbing.load_checkpoint(module, dataclasses.replace(config, compile=False, sample_only=True))
     assert all(torch.equal(model.state_dict()[key], value) for key, value in state["model"].items())
 
 
 def test_keeping_freed_memory_sets_glibc_and_leaves_others_alone(monkeypatch):
     """On Linux, mallopt's three settings; macOS, Windows and a Linux without glibc (musl) untouched."""
-    module = load_script(SCRIPTS[3])
     calls = []
 
     class FakeGlibc:
@@ -156,13 +157,13 @@ def test_keeping_freed_memory_sets_glibc_and_leaves_others_alone(monkeypatch):
     def no_glibc(name):
         raise OSError(f"{name}: cannot open shared object file")
 
-    monkeypatch.setattr(module.sys, "platform", "linux")
-    monkeypatch.setattr(module.ctypes, "CDLL", lambda name: FakeGlibc())
-    module.keep_freed_memory()
+    monkeypatch.setattr(plumbing.sys, "platform", "linux")
+    monkeypatch.setattr(plumbing.ctypes, "CDLL", lambda name: FakeGlibc())
+    plumbing.keep_freed_memory()
     assert calls == [(-3, 32 * 2**20), (-1, 2**30), (-2, 64 * 2**20)]  # mmap, trim, top pad
-    monkeypatch.setattr(module.ctypes, "CDLL", no_glibc)
-    module.keep_freed_memory()  # musl: nothing to call, no error
-    monkeypatch.setattr(module.ctypes, "CDLL", lambda name: FakeGlibc())
-    monkeypatch.setattr(module.sys, "platform", "darwin")
-    module.keep_freed_memory()
+    monkeypatch.setattr(plumbing.ctypes, "CDLL", no_glibc)
+    plumbing.keep_freed_memory()  # musl: nothing to call, no error
+    monkeypatch.setattr(plumbing.ctypes, "CDLL", lambda name: FakeGlibc())
+    monkeypatch.setattr(plumbing.sys, "platform", "darwin")
+    plumbing.keep_freed_memory()
     assert len(calls) == 3  # nothing more

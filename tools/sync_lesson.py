@@ -1,0 +1,71 @@
+"""Keep the lesson block that every script shares in step: v1's text, copied into v2 ... v7.
+
+From the line that starts with LESSON_START to the end of the file, the seven scripts hold the
+same text: the tokenizer, the batches, the evaluation, train(), write_samples() and the main guard.
+A learner reads it in each script, as the lecture copies its loop from bigram.py into gpt.py, and
+`diff` of two neighbouring scripts shows only the concept between them. Edit it in v1, then:
+
+    python -m tools.sync_lesson           # write v1's lesson block into v2 ... v7
+    python -m tools.sync_lesson --check   # write nothing; list the scripts that differ (exit 1)
+
+Everything above that line (the docstring, the settings and the model) is each version's own and
+is left as it is. The tests run the check.
+"""
+
+import argparse
+import sys
+
+import plumbing
+
+SCRIPT_FILES = [plumbing.HERE / f"{name}.py" for name in plumbing.SCRIPTS.values()]
+LESSON_START = "# ---- Training and generation"
+
+
+def split(path):
+    """(the version's own text, the lesson block) of one script."""
+    text = path.read_text(encoding="utf-8")
+    plumbing.require(text.count(LESSON_START) == 1,
+                     f"{path.name} must hold the line {LESSON_START!r} exactly once")
+    start = text.index(LESSON_START)
+    return text[:start], text[start:]
+
+
+def out_of_sync(files=SCRIPT_FILES):
+    """The scripts (v2 ... v7) whose lesson block is not v1's."""
+    _, lesson = split(files[0])
+    return [path for path in files[1:] if split(path)[1] != lesson]
+
+
+def sync(files=SCRIPT_FILES):
+    """Write v1's lesson block into every script that differs; returns those scripts."""
+    _, lesson = split(files[0])
+    written = out_of_sync(files)
+    for path in written:
+        own, _ = split(path)
+        plumbing.write_text(path, own + lesson)  # a script is never left half-written
+    return written
+
+
+def main(argv=None):
+    parser = plumbing.OneLineErrorParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if any differ")
+    args = parser.parse_args(argv)
+    first = SCRIPT_FILES[0].name
+    try:
+        if args.check:
+            differ = out_of_sync()
+            for path in differ:
+                print(f"{path.name}: its lesson block differs from {first}'s; run "
+                      "python -m tools.sync_lesson")
+            return 1 if differ else 0
+        written = sync()
+    except plumbing.BabyGPTError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.status
+    print(f"wrote the lesson block of {first} into {', '.join(p.name for p in written)}"
+          if written else "all seven scripts already share v1's lesson block")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
