@@ -5,10 +5,11 @@ tools/explore.py server (in this process, on 127.0.0.1), JSON included.
   attention  one head's weights on the first block_size characters (v7, layer 3, head 0)
   write      a free writing of 100 characters by v7: the time per step is the total / 100
 
-Medians over --repeat requests, after one unmeasured request of each kind (warm-up).
+Medians over --repeat requests, after one unmeasured request of each kind (warm-up). From the
+repository root:
 
-    python benchmarks/bench_explore.py                     # runs/compare, else each script's runs/
-    python benchmarks/bench_explore.py --runs runs/notebooks/08_compare_versions --repeat 50
+    python -m benchmarks.bench_explore                     # runs/compare, else each script's runs/
+    python -m benchmarks.bench_explore --runs runs/notebooks/08_compare_versions --repeat 50
 """
 
 import argparse
@@ -17,22 +18,21 @@ import json
 import os
 import platform
 import statistics
-import sys
 import threading
 import time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from tools import explore
 
-from tools import explore  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def timed_request(address, path, body):
-    """Milliseconds from sending the request to the parsed answer, and the answer."""
+    """Milliseconds from sending the request to the parsed answer, and the answer. Timed by hand,
+    not with torch.utils.benchmark: what the page waits for is each request, --repeat of them, and
+    Timer times blocks of calls for a set time."""
     connection = http.client.HTTPConnection(*address, timeout=120)
     start = time.perf_counter()
     connection.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})

@@ -11,24 +11,24 @@ the same data, in this one process, one run after the other:
             It uses the scripts' optimizer (fused AdamW) and cosine schedule, not the lecture's
             plain AdamW at a fixed rate: the two differ in the loop alone.
 
-The textbook loop is timed from the inside: it calls a clock once per step, which marks the time
-every few steps, synchronising the device only at those marks. train() is not changed for the
-benchmark: its time per step comes from the `elapsed` that each evaluation records (history in
-metrics.json), less the cost of one evaluation with its saving, measured on the trained model
-afterwards. Measured: the median milliseconds per step (over the clock's stretches that hold no
-evaluation, or over train()'s evaluation intervals after the first), tokens per second, peak
-memory, and the run's end-to-end wall time with all its evaluations. Each repeat runs the two
-loops back to back, in alternating order; the ratios are medians over the repeats of each repeat's own ratio.
+The textbook loop times each stretch of training steps between two evaluations. train() is not
+changed for the benchmark: its stretches come from the `elapsed` that each evaluation records
+(history in metrics.json), less the cost of one evaluation with its saving, measured on the
+trained model afterwards with torch.utils.benchmark. Measured: the median milliseconds per step
+over the stretches (the first left out: it warms up), tokens per second, peak memory, and the
+run's end-to-end wall time with all its evaluations. Each repeat runs the two loops back to back,
+in alternating order; the ratios are medians over the repeats of each repeat's own ratio.
 
-    python benchmarks/bench_train.py --quick                       # under a minute on a laptop CPU
-    python benchmarks/bench_train.py --settings textbook --versions v4 --repeat 3
-    python benchmarks/bench_train.py --device cuda --settings default,textbook,gpu --dtype bfloat16 --compile
+From the repository root:
+
+    python -m benchmarks.bench_train --quick                       # under a minute on a laptop CPU
+    python -m benchmarks.bench_train --settings textbook --versions v4 --repeat 3
+    python -m benchmarks.bench_train --device cuda --settings default,textbook,gpu --dtype bfloat16 --compile
 """
 
 import argparse
 import contextlib
 import dataclasses
-import importlib
 import io
 import os
 import platform
@@ -41,18 +41,11 @@ from datetime import date
 from pathlib import Path
 
 import torch
+from torch.utils import benchmark
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-VERSIONS = {
-    "v1": "babygpt_v1_bigram",
-    "v2": "babygpt_v2_selfattention",
-    "v3": "babygpt_v3_head",
-    "v4": "babygpt_v4_multihead_attention",
-    "v5": "babygpt_v5_residual",
-    "v6": "babygpt_v6_feedforward",
-    "v7": "babygpt_v7_transformer",
-}
+import plumbing
+from tools.versions import BY_VERSION
+
 SETTINGS = {
     "default": {},  # the scripts' own Config defaults
     # The setting of the well-known lecture: a small model, and evaluation as costly as training.
@@ -63,7 +56,6 @@ SETTINGS = {
                 eval_interval=250, eval_iters=10, learning_rate=3e-3),
 }
 QUICK = dict(max_iters=100, eval_interval=50, eval_iters=10, data="data/songci300.txt")
-TIMING = {"full": (20, 20), "quick": (5, 10)}  # warm-up steps, steps between the clock's marks
 
 
 # ----------------------------------------------------------------------------------------------
@@ -117,15 +109,21 @@ def textbook_step(model, optimizer, schedule, splits, config, device):
     return loss.item()  # every step: the host waits for the device
 
 
-def textbook_train(module, config, device, clock):
+def textbook_train(module, config, device):
+    """The whole run. Returns the final val loss and the stretches between two evaluations, each as
+    (steps, seconds)."""
     model, optimizer, schedule, splits = textbook_setup(module, config, device)
-    losses = None
+    stretches = []
     for it in range(config.max_iters):  # evaluates at 0, eval_interval, ... and the last step
-        clock()
         if it % config.eval_interval == 0 or it == config.max_iters - 1:
+            # The steps since the last evaluation, timed by hand: they are a real run's, not one
+            # statement timed again and again, and loss.item() made the host wait for each of them.
+            if it > 0:
+                stretches.append((it - first, time.perf_counter() - start))
             losses = textbook_estimate_loss(model, splits, config, device)
+            first, start = it, time.perf_counter()
         textbook_step(model, optimizer, schedule, splits, config, device)
-    return losses["val"]
+    return losses["val"], stretches
 
 
 # ----------------------------------------------------------------------------------------------
@@ -133,48 +131,53 @@ def textbook_train(module, config, device, clock):
 # ----------------------------------------------------------------------------------------------
 
 def harness_train(module, config, device):
-    """train() whole; returns its history, its wall time, and what one evaluation costs."""
+    """train() whole; returns its final val loss, its stretches between two evaluations as
+    (steps, seconds), and its wall time."""
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()), \
             contextlib.redirect_stderr(io.StringIO()):  # silence the progress bar
         config = dataclasses.replace(config, device=device, out_dir=tmp)
-        start = time.perf_counter()
+        plumbing.check_config(module, config)  # as the scripts' main() does before train()
+        start = time.perf_counter()  # by hand: one whole run, timed once
         model, tokenizer, history = module.train(config)  # its last evaluation's .item() synced
         wall = time.perf_counter() - start
-        return history, wall, evaluation_seconds(module, model, tokenizer, config)
+        evaluation = evaluation_seconds(module, model, tokenizer, config)
+    # Each interval's time, less the evaluation that ends it.
+    stretches = [(b["step"] - a["step"], b["elapsed"] - a["elapsed"] - evaluation)
+                 for a, b in zip(history, history[1:])]
+    return history[-1]["val_loss"], stretches, wall
 
 
-def evaluation_seconds(module, model, tokenizer, config, repeats=3):
+def evaluation_seconds(module, model, tokenizer, config):
     """What one of train()'s evaluations costs: estimate_loss, then the log's line and files."""
-    data = torch.tensor(tokenizer.encode(module.read_corpus(config)), dtype=torch.long)
+    data = torch.tensor(tokenizer.encode(plumbing.read_corpus(config)), dtype=torch.long)
     n = int(0.9 * len(data))
     device = module.choose_device(config.device)
     splits = {"train": data[:n].to(device), "val": data[n:].to(device)}  # as train() splits it
-    log = module.TrainingLog(config, model, tokenizer, device, module.VERSION, module.CONCEPT)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        log.evaluation(config.max_iters, module.estimate_loss(model, splits, config))  # .item(): synced
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    log = plumbing.TrainingLog(config, model, tokenizer, device, module.VERSION, module.CONCEPT)
+
+    def evaluation():
+        log.evaluation(config.max_iters, module.estimate_loss(model, splits, config))
+
+    return timed_ms(evaluation, seconds=2) / 1e3
 
 
-def harness_ms_per_step(history, eval_seconds):
-    """Median over train()'s evaluation intervals (the first left out: it warms up) of the time
-    per step, the evaluation that ends each interval taken off."""
-    intervals = [((b["elapsed"] - a["elapsed"] - eval_seconds) * 1e3 / (b["step"] - a["step"]))
-                 for a, b in zip(history[1:], history[2:])]
-    return statistics.median(intervals) if intervals else float("nan")
+def ms_per_step(stretches):
+    """Median over the stretches (steps, seconds) of the time per step, the first stretch left
+    out: it warms up."""
+    per_step = [seconds * 1e3 / steps for steps, seconds in stretches[1:]]
+    return statistics.median(per_step) if per_step else float("nan")
 
 
 # ----------------------------------------------------------------------------------------------
 # Measuring
 # ----------------------------------------------------------------------------------------------
 
-def sync(device):
-    if device == "cuda":
-        torch.cuda.synchronize()
-    elif device == "mps":
-        torch.mps.synchronize()
+def timed_ms(work, seconds):
+    """The median milliseconds of work(), called again and again for about `seconds` after a
+    warm-up, by torch.utils.benchmark (which waits for a GPU to finish before each reading). At
+    the number of threads torch uses now: Timer's own default is one."""
+    timer = benchmark.Timer("work()", globals={"work": work}, num_threads=torch.get_num_threads())
+    return timer.blocked_autorange(min_run_time=seconds).median * 1e3
 
 
 PROC_STATM = Path("/proc/self/statm")  # Linux: the process's memory, in pages
@@ -244,45 +247,17 @@ class PeakMemory:
             self.thread.join()
 
 
-class StepClock:
-    """Called once per training step, before the step: marks the time every chunk_steps steps
-    after a warm-up, synchronising the device only at the marks. Never asks the loop to stop."""
-
-    def __init__(self, device, quick):
-        self.device, self.calls, self.marks = device, 0, []
-        self.warmup, self.chunk = TIMING["quick" if quick else "full"]
-
-    def __call__(self):
-        if self.calls >= self.warmup and (self.calls - self.warmup) % self.chunk == 0:
-            sync(self.device)
-            self.marks.append((self.calls, time.perf_counter()))
-        self.calls += 1
-        return False
-
-    def ms_per_step(self, evaluates):
-        """Median over the marked stretches in which evaluates(step) is false for every step."""
-        stretches = [(t1 - t0) * 1e3 / (s1 - s0) for (s0, t0), (s1, t1) in zip(self.marks, self.marks[1:])
-                     if not any(evaluates(step) for step in range(s0, s1))]
-        return statistics.median(stretches) if stretches else float("nan")
-
-
-def run_end_to_end(loop, module, config, device, quick):
-    """A full run, its evaluations included: step time, wall seconds, final val loss, peak memory."""
-    clock = StepClock(device, quick)
+def run_end_to_end(loop, module, config, device):
+    """A full run, its evaluations included: step time, wall seconds, final val loss, peak memory.
+    Both loops end on a value read from the device (.item()), so the device has finished."""
     with PeakMemory(device) as memory:
-        sync(device)
-        start = time.perf_counter()
         if loop == "harness":
-            history, wall, eval_seconds = harness_train(module, config, device)
+            val, stretches, wall = harness_train(module, config, device)
         else:
-            val = textbook_train(module, config, device, clock)
-            sync(device)
+            start = time.perf_counter()  # by hand: one whole run, timed once
+            val, stretches = textbook_train(module, config, device)
             wall = time.perf_counter() - start
-    if loop == "harness":
-        ms, val = harness_ms_per_step(history, eval_seconds), history[-1]["val_loss"]
-    else:  # the textbook loop evaluates before the steps 0, eval_interval, ... and before its last
-        ms = clock.ms_per_step(lambda step: step % config.eval_interval == 0 or step == config.max_iters - 1)
-    return {"ms": ms, "wall": wall, "val": val, "peak": memory.peak}
+    return {"ms": ms_per_step(stretches), "wall": wall, "val": val, "peak": memory.peak}
 
 
 def paired_ratio(results, key):
@@ -299,7 +274,7 @@ def build_config(module, setting, args):
     overrides = {**SETTINGS[setting], **(QUICK if args.quick else {})}
     overrides.update(dtype=args.dtype, compile=args.compile, device=args.device)
     config = module.Config(**{k: v for k, v in overrides.items() if k in fields})  # n_head: v4 on; n_layer: v7
-    return dataclasses.replace(config, data=str(ROOT / config.data))  # absolute paths stay absolute
+    return dataclasses.replace(config, data=str(plumbing.HERE / config.data))  # absolute stays absolute
 
 
 def comma_list(choices):
@@ -312,18 +287,13 @@ def comma_list(choices):
     return parse
 
 
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def main(argv=None):
-    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser = plumbing.OneLineErrorParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"])
     parser.add_argument("--quick", action="store_true", help="a small run: 100 steps on data/songci300.txt, v4, textbook setting")
     parser.add_argument("--settings", type=comma_list(list(SETTINGS)), action="append",
                         help="default, textbook, gpu; repeat or comma-separate (default: default,textbook; gpu too on CUDA)")
-    parser.add_argument("--versions", type=comma_list(list(VERSIONS)), action="append", help="v1..v7 (default: all; v4 with --quick)")
+    parser.add_argument("--versions", type=comma_list(list(plumbing.SCRIPTS)), action="append", help="v1..v7 (default: all; v4 with --quick)")
     parser.add_argument("--repeat", type=int, default=None, help="measurements of each loop; medians are reported (default 3; 1 with --quick)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "tf32", "bfloat16"], help="the harness's --dtype")
     parser.add_argument("--compile", action="store_true", help="the harness's --compile")
@@ -338,29 +308,24 @@ def main(argv=None):
         return 2
     settings = [s for group in args.settings for s in group] if args.settings else (
         ["textbook"] if args.quick else ["default", "textbook"] + (["gpu"] if args.device == "cuda" else []))
-    versions = [v for group in args.versions for v in group] if args.versions else (["v4"] if args.quick else list(VERSIONS))
+    versions = [v for group in args.versions for v in group] if args.versions else (["v4"] if args.quick else list(plumbing.SCRIPTS))
     repeat = args.repeat or (1 if args.quick else 3)
     settings, versions = list(dict.fromkeys(settings)), list(dict.fromkeys(versions))
 
-    scripts = [importlib.import_module(name) for name in VERSIONS.values()]
-    input_errors = tuple(script.BabyGPTError for script in scripts)  # each script defines its own
-    try:  # every setting checked, and the corpus read, before the first measurement
-        for setting in settings:
-            for version in versions:
-                module = importlib.import_module(VERSIONS[version])
-                config = build_config(module, setting, args)
-                module.check_config(config)
-                module.read_corpus(config)
-    except input_errors as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
     try:
+        for setting in settings:  # every setting checked, and the corpus read, before measuring
+            for version in versions:
+                module = BY_VERSION[version]
+                config = build_config(module, setting, args)
+                plumbing.check_config(module, config)
+                plumbing.read_corpus(config)
+        plumbing.keep_freed_memory()  # as the scripts' main() does: a faster step, for both loops
         measure(settings, versions, repeat, args)
-    except input_errors as err:  # a run diverged, or its files could not be written
+    except plumbing.BabyGPTError as err:  # bad input (2); a run diverged, or a write failed (1)
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        return err.status
     except (RuntimeError, MemoryError) as err:
-        if not (isinstance(err, MemoryError) or scripts[0].is_out_of_memory(err)):
+        if not (isinstance(err, MemoryError) or plumbing.is_out_of_memory(err)):
             raise  # a bug: keep its traceback
         print("error: out of memory: choose a smaller setting or fewer --versions", file=sys.stderr)
         return 1
@@ -379,13 +344,13 @@ def measure(settings, versions, repeat, args):
     rows, speedups = [], {}
     for setting in settings:
         for version in versions:
-            module = importlib.import_module(VERSIONS[version])
+            module = BY_VERSION[version]
             config = build_config(module, setting, args)
             results = {"harness": [], "textbook": []}
             for r in range(repeat):
                 order = ["harness", "textbook"] if r % 2 == 0 else ["textbook", "harness"]  # take turns
                 for loop in order:
-                    results[loop].append(run_end_to_end(loop, module, config, args.device, args.quick))
+                    results[loop].append(run_end_to_end(loop, module, config, args.device))
                     m = results[loop][-1]
                     print(f"  {setting:8} {version} {loop:8} run {r + 1}/{repeat}: {m['ms']:.2f} ms/step, "
                           f"{m['wall']:.1f} s end to end, val {m['val']:.4f}", flush=True)

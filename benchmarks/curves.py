@@ -5,9 +5,11 @@
   time-to-loss  how fast does a run get good? Each run's val loss at given seconds, and the first
                 second at which it reached a target.
 
-    python benchmarks/curves.py agree runs/cpu/metrics.json runs/gpu/metrics.json --tolerance 0.05
-    python benchmarks/curves.py agree runs/fp32/metrics.json runs/bf16/metrics.json --tolerance 0.02 --final-only
-    python benchmarks/curves.py time-to-loss runs/preset-*/metrics.json --target 4.8 --seconds 10,20,30,40,50,60
+From the repository root:
+
+    python -m benchmarks.curves agree runs/cpu/metrics.json runs/gpu/metrics.json --tolerance 0.05
+    python -m benchmarks.curves agree runs/fp32/metrics.json runs/bf16/metrics.json --tolerance 0.02 --final-only
+    python -m benchmarks.curves time-to-loss runs/preset-*/metrics.json --target 4.8 --seconds 10,20,30,40,50,60
 
 Exit status: 0 when the runs agree (agree) or every run reached the target (time-to-loss), 1 when
 not, 2 on bad input. Seconds are the `elapsed` of each evaluation: from just before the first
@@ -19,9 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-
-class CurveError(ValueError):
-    """Bad input: main() prints it as one line and exits with status 2."""
+import plumbing
 
 
 def load_run(path):
@@ -31,9 +31,9 @@ def load_run(path):
         if not history or not all({"step", "train_loss", "val_loss", "elapsed"} <= h.keys() for h in history):
             raise KeyError("history")
     except OSError as err:
-        raise CurveError(f"cannot read {path}: {err.strerror}") from None
+        raise plumbing.BabyGPTError(f"cannot read {path}: {err.strerror}") from None
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise CurveError(f"{path} is not a metrics.json that a BabyGPT script wrote") from None
+        raise plumbing.BabyGPTError(f"{path} is not a metrics.json that a BabyGPT script wrote") from None
     return metrics
 
 
@@ -50,7 +50,7 @@ def agree(paths, tolerance, final_only):
     a, b = load_run(paths[0]), load_run(paths[1])
     steps_a, steps_b = [h["step"] for h in a["history"]], [h["step"] for h in b["history"]]
     if steps_a != steps_b:
-        raise CurveError(f"the runs evaluated at different steps ({len(steps_a)} and {len(steps_b)} evaluations): "
+        raise plumbing.BabyGPTError(f"the runs evaluated at different steps ({len(steps_a)} and {len(steps_b)} evaluations): "
                          "compare runs of the same --max-iters and --eval-interval")
     print(f"A: {paths[0]} ({describe(a)})\nB: {paths[1]} ({describe(b)})\n")
     print("| step | A train | B train | A val | B val | largest gap |\n|---|---|---|---|---|---|")
@@ -97,14 +97,9 @@ def seconds_list(value):
     return seconds
 
 
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def main(argv=None):
-    parser = OneLineParser(description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    parser = plumbing.OneLineErrorParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=plumbing.OneLineErrorParser)
     p_agree = commands.add_parser("agree", help="do two runs give the same loss curve?")
     p_agree.add_argument("runs", nargs=2, metavar="METRICS_JSON")
     p_agree.add_argument("--tolerance", type=float, required=True, help="largest allowed gap, in nats")
@@ -119,9 +114,9 @@ def main(argv=None):
             ok = agree(args.runs, args.tolerance, args.final_only)
         else:
             ok = time_to_loss(args.runs, args.target, args.seconds)
-    except CurveError as err:
+    except plumbing.BabyGPTError as err:  # bad input
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return err.status
     return 0 if ok else 1
 
 

@@ -28,7 +28,7 @@ log=${OUT:-$runs}/gpu_checks.log
 mkdir -p "$runs" "$(dirname "$log")"
 exec > >(tee -a "$log") 2>&1
 
-bench() { $py benchmarks/bench_train.py --device "$device" --versions "${VERSIONS:-v4}" ${BENCH_EXTRA:-} "$@"; }  # VERSIONS=v4,v7: both
+bench() { $py -m benchmarks.bench_train --device "$device" --versions "${VERSIONS:-v4}" ${BENCH_EXTRA:-} "$@"; }  # VERSIONS=v4,v7: both
 train() {  # train NAME [flags...]: v4 into runs/gpu_checks/NAME; prints its evaluations and last line
     local name=$1; shift
     $py babygpt_v4_multihead_attention.py --out-dir "$runs/$name" "$@" ${EXTRA:-} 2>&1 | tr '\r' '\n' | grep -E "^step|^error"
@@ -61,7 +61,7 @@ presets() {  # presets SCRIPT SECONDS TARGET PREFIX "name flags"...: each for SE
         [ $status -eq 0 ] || [ $status -eq 124 ] || failed=1  # 124: stopped by the timeout, as planned
     done
     # Status 1 only says that a run did not reach the target: a finding, not a failure.
-    $py benchmarks/curves.py time-to-loss "$runs/$prefix"-*/metrics.json --target "$target" || [ $? -eq 1 ] || failed=1
+    $py -m benchmarks.curves time-to-loss "$runs/$prefix"-*/metrics.json --target "$target" || [ $? -eq 1 ] || failed=1
     return $failed
 }
 
@@ -88,8 +88,8 @@ stage_accuracy() {
     train gpu-fp32 --device "$device" || failed=1
     train gpu-bf16 --device "$device" --dtype bfloat16 || failed=1
     train cpu-fp32 --device cpu || failed=1
-    $py benchmarks/curves.py agree "$runs/cpu-fp32/metrics.json" "$runs/gpu-fp32/metrics.json" --tolerance 0.05 || failed=1
-    $py benchmarks/curves.py agree "$runs/gpu-fp32/metrics.json" "$runs/gpu-bf16/metrics.json" --tolerance 0.02 --final-only || failed=1
+    $py -m benchmarks.curves agree "$runs/cpu-fp32/metrics.json" "$runs/gpu-fp32/metrics.json" --tolerance 0.05 || failed=1
+    $py -m benchmarks.curves agree "$runs/gpu-fp32/metrics.json" "$runs/gpu-bf16/metrics.json" --tolerance 0.02 --final-only || failed=1
     return $failed
 }
 

@@ -1,58 +1,48 @@
 """The floor of v4's default training step on this CPU: the whole step and one evaluation, before
-and after the allocator is told to keep freed memory (the scripts' keep_freed_memory), then the
-step's unavoidable parts timed alone.
+and after the allocator is told to keep freed memory (plumbing.keep_freed_memory), then the step's
+unavoidable parts timed alone.
 
 The whole step is bench_train.py's textbook step (a batch, forward, backward, fused AdamW, the
 cosine schedule) on v4 at its defaults and the full corpus; one evaluation is the scripts' own
 estimate_loss. Before and after run in this one process, one after the other: the allocator
 setting cannot be undone. The parts: the output layer's three matmuls (forward, the gradient of
 its input, the gradient of its weight) for 512 positions x 64 channels x 5,985 characters, and
-the cross-entropy's forward and backward on the 512 x 5,985 logits. Medians.
-docs/performance.md compares their sum with the whole step.
+the cross-entropy's forward and backward on the 512 x 5,985 logits. Medians, by
+torch.utils.benchmark. docs/performance.md compares their sum with the whole step.
 
-    python benchmarks/step_floor.py        # about a minute
+    python -m benchmarks.step_floor        # about a minute, from the repository root
 """
-
-import statistics
-import sys
-import time
-from pathlib import Path
 
 import torch
 from torch.nn import functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import babygpt_v4_multihead_attention as v4  # noqa: E402
-from benchmarks.bench_train import textbook_setup, textbook_step  # noqa: E402
+import babygpt_v4_multihead_attention as v4
+import plumbing
+from benchmarks.bench_train import textbook_setup, textbook_step, timed_ms
 
 B, T, C, V = 16, 32, 64, 5985  # the default batch, block, embedding; the full corpus's vocabulary
 
 
-def median_ms(work, repeat=100):
-    for _ in range(10):  # warm-up
-        work()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
-
-
-def whole_step_and_evaluation(repeat):
-    """Median ms of v4's whole training step and of one evaluation, as the allocator is now."""
-    config = v4.Config(data=str(Path(v4.__file__).parent / "data" / "songci.txt"))
+def whole_step_and_evaluation():
+    """Median ms of v4's whole training step (over about 4 s: some 300 steps) and of one
+    evaluation, as the allocator is now."""
+    config = v4.Config(data=str(plumbing.HERE / "data" / "songci.txt"))
     model, optimizer, schedule, splits = textbook_setup(v4, config, "cpu")
-    step = median_ms(lambda: textbook_step(model, optimizer, schedule, splits, config, "cpu"), repeat)
-    evaluation = median_ms(lambda: v4.estimate_loss(model, splits, config), 3)
-    return step, evaluation
+
+    def step():
+        textbook_step(model, optimizer, schedule, splits, config, "cpu")
+
+    def evaluation():
+        v4.estimate_loss(model, splits, config)
+
+    return timed_ms(step, seconds=4), timed_ms(evaluation, seconds=2)
 
 
 def main():
     torch.manual_seed(0)
-    step_before, evaluation_before = whole_step_and_evaluation(300)
-    v4.keep_freed_memory()
-    step_after, evaluation_after = whole_step_and_evaluation(300)
+    step_before, evaluation_before = whole_step_and_evaluation()
+    plumbing.keep_freed_memory()
+    step_after, evaluation_after = whole_step_and_evaluation()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"whole step: {step_before:.2f} ms, after keep_freed_memory {step_after:.2f} ms")
     print(f"one evaluation: {evaluation_before:.0f} ms, after keep_freed_memory {evaluation_after:.0f} ms")
@@ -67,16 +57,17 @@ def main():
         F.cross_entropy(logits, targets).backward()
 
     parts = {
-        "output layer forward (addmm, with its bias)": median_ms(lambda: torch.addmm(bias, x, weight.t())),
-        "gradient of its input (mm)": median_ms(lambda: grad @ weight),
-        "gradient of its weight (mm)": median_ms(lambda: grad.t() @ x),
-        "cross-entropy forward and backward": median_ms(cross_entropy),
+        "output layer forward (addmm, with its bias)": lambda: torch.addmm(bias, x, weight.t()),
+        "gradient of its input (mm)": lambda: grad @ weight,
+        "gradient of its weight (mm)": lambda: grad.t() @ x,
+        "cross-entropy forward and backward": cross_entropy,
     }
-    for name, ms in parts.items():
+    times = {name: timed_ms(work, seconds=1) for name, work in parts.items()}
+    for name, ms in times.items():
         rate = f", {flops / ms / 1e6:.0f} GFLOP/s" if "cross" not in name else ""
         print(f"{name}: {ms:.2f} ms{rate}")
-    print(f"sum of the parts: {sum(parts.values()):.2f} ms; the rest of the step (embeddings, "
-          f"heads, AdamW, the batch), by difference: {step_after - sum(parts.values()):.2f} ms")
+    print(f"sum of the parts: {sum(times.values()):.2f} ms; the rest of the step (embeddings, "
+          f"heads, AdamW, the batch), by difference: {step_after - sum(times.values()):.2f} ms")
 
 
 if __name__ == "__main__":

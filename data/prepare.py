@@ -1,7 +1,7 @@
 """Build BabyGPT's training text from the chinese-poetry JSON data.
 
-Usage:
-    python data/prepare.py --source DIR [--out-dir DIR]
+Usage, from the repository root:
+    python -m data.prepare --source DIR [--out-dir DIR]
 
 DIR is any one of:
   * a clone of https://github.com/chinese-poetry/chinese-poetry
@@ -24,19 +24,21 @@ line. The text is kept exactly as it is in the JSON; the only change is that
 a ci is dropped WHOLE when its text shows lost or garbled characters (see
 DROP_RULES). The script prints what it dropped and a table of the results.
 
-Only the standard library is used, and the output is byte-identical on every
-rebuild from the same input.
+Besides the standard library it uses only the project's plumbing (its one
+atomic write and its error), and the output is byte-identical on every rebuild
+from the same input.
 """
 
 import argparse
 import hashlib
 import json
-import os
 import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import plumbing
 
 # Folder names: the npm package uses pinyin, the GitHub repository Chinese.
 SONGCI_DIRS = ("songci", "宋词")
@@ -79,18 +81,6 @@ DROP_RULES = (
 )
 
 EXAMPLES_PER_REASON = 3
-
-
-class PrepareError(Exception):
-    """A problem the user can fix: printed as one line, then exit with `status`."""
-
-    def __init__(self, message: str, status: int = 2) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class SourceNotFound(PrepareError):
-    """--source does not hold the chinese-poetry files we need."""
 
 
 @dataclass
@@ -139,7 +129,7 @@ def find_sources(source: Path) -> Sources:
                 nantang = base / wudai_name / NANTANG_PATH
                 if nantang.is_file():
                     return Sources(ci_files, nantang, songci300)
-    raise SourceNotFound(
+    raise plumbing.BabyGPTError(
         f"no chinese-poetry data in {source}: looked for "
         f"{{{','.join(SONGCI_DIRS)}}}/{CI_GLOB}, "
         f"{{{','.join(SONGCI_DIRS)}}}/{SONGCI300_NAME} and "
@@ -153,16 +143,18 @@ def load_ci(path: Path) -> list[dict]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise PrepareError(f"cannot read {path}: {error.strerror}") from None
+        raise plumbing.BabyGPTError(f"cannot read {path}: {error.strerror}") from None
     except UnicodeDecodeError as error:
-        raise PrepareError(f"{path} is not UTF-8 (byte offset {error.start})") from None
+        raise plumbing.BabyGPTError(
+            f"{path} is not UTF-8 (byte offset {error.start})"
+        ) from None
     except json.JSONDecodeError as error:
-        raise PrepareError(
+        raise plumbing.BabyGPTError(
             f"{path} is not valid JSON ({error.msg} at line {error.lineno}, "
             f"column {error.colno}); download it again"
         ) from None
     if not (isinstance(data, list) and all(map(is_ci, data))):
-        raise PrepareError(
+        raise plumbing.BabyGPTError(
             f"{path} is not a chinese-poetry list of ci (objects with a "
             "'rhythmic' string and a 'paragraphs' list of strings)"
         )
@@ -230,7 +222,9 @@ def check_replacement(path: Path, corpus: Corpus, force: bool) -> None:
     a file with one that keeps fewer than half of its ci: a wrong --source must
     not silently destroy the corpus that is there."""
     if corpus.poems == 0:
-        raise PrepareError(f"{path.name}: no ci kept from --source; nothing written", 1)
+        raise plumbing.BabyGPTError(
+            f"{path.name}: no ci kept from --source; nothing written", 1
+        )
     if force or not path.is_file():
         return
     try:
@@ -238,26 +232,10 @@ def check_replacement(path: Path, corpus: Corpus, force: bool) -> None:
     except (OSError, UnicodeDecodeError):
         return  # unreadable: nothing worth keeping there
     if corpus.poems < before / 2:
-        raise PrepareError(
+        raise plumbing.BabyGPTError(
             f"{path} holds {before:,} ci and would be replaced by {corpus.poems:,}; "
             "nothing written. Check --source, or add --force to replace it", 1
         )
-
-
-def write_corpus(path: Path, text: str) -> None:
-    """Write UTF-8 bytes ourselves so line ends stay "\\n" on every OS: to a
-    temporary file of this write's own, then renamed over `path`, so that a
-    crash or a full disk leaves the old file whole."""
-    tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
-    try:
-        tmp.write_bytes(text.encode("utf-8"))
-        os.replace(tmp, path)
-    except OSError as error:
-        raise PrepareError(
-            f"cannot write {path}: {error.strerror}; the previous file is unchanged", 1
-        ) from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def report_dropped(name: str, corpus: Corpus) -> None:
@@ -291,9 +269,12 @@ def prepare(source: Path, out_dir: Path, force: bool) -> dict[str, Corpus]:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise PrepareError(f"cannot create --out-dir {out_dir}: {error.strerror}") from None
+        raise plumbing.BabyGPTError(
+            f"cannot create --out-dir {out_dir}: {error.strerror}"
+        ) from None
     for name, corpus in outputs.items():
-        write_corpus(out_dir / name, corpus.text)
+        # UTF-8 bytes, so line ends stay "\n" on every OS; whole, or the old file stays.
+        plumbing.write_text(out_dir / name, corpus.text)
         report_dropped(name, corpus)
     return outputs
 
@@ -321,7 +302,7 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         outputs = prepare(args.source, args.out_dir, args.force)
-    except PrepareError as error:
+    except plumbing.BabyGPTError as error:
         print(f"prepare.py: error: {error}", file=sys.stderr)
         sys.exit(error.status)
     except KeyboardInterrupt:

@@ -1,16 +1,13 @@
-"""benchmarks/curves.py: agreement of two loss curves, and time to a target loss."""
+"""benchmarks.curves: agreement of two loss curves, and time to a target loss."""
 
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
+from benchmarks import curves
 from conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import curves  # noqa: E402
 
 
 def write_run(path, vals, elapsed, device="cpu", dtype="float32"):

@@ -1,7 +1,6 @@
-"""Tests for data/prepare.py: a tiny fixture, the committed files, bad input."""
+"""Tests for data/prepare.py (python -m data.prepare): a tiny fixture, the committed files, bad input."""
 
 import hashlib
-import importlib.util
 import json
 import subprocess
 import sys
@@ -9,21 +8,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
+from data import prepare
+
 DATA = ROOT / "data"
-PREPARE = DATA / "prepare.py"
-
-
-def load_prepare():
-    """Import data/prepare.py by path (data/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("prepare", PREPARE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["prepare"] = module  # the usual importlib recipe
-    spec.loader.exec_module(module)
-    return module
-
-
-prepare = load_prepare()
 
 
 def ci(rhythmic, *paragraphs):
@@ -126,10 +114,11 @@ def test_committed_file_matches_readme(name):
 
 def test_bad_source_exits_2_with_one_line(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(PREPARE), "--source", str(tmp_path / "nothing")],
+        [sys.executable, "-m", "data.prepare", "--source", str(tmp_path / "nothing")],
         capture_output=True,
         text=True,
         encoding="utf-8",
+        cwd=ROOT,
     )
     assert result.returncode == 2
     assert result.stdout == ""
@@ -139,8 +128,8 @@ def test_bad_source_exits_2_with_one_line(tmp_path):
 
 def run_prepare(source, out, *flags):
     return subprocess.run(
-        [sys.executable, str(PREPARE), "--source", str(source), "--out-dir", str(out), *flags],
-        capture_output=True, text=True, encoding="utf-8", timeout=60,
+        [sys.executable, "-m", "data.prepare", "--source", str(source), "--out-dir", str(out), *flags],
+        capture_output=True, text=True, encoding="utf-8", cwd=ROOT, timeout=60,
     )
 
 

@@ -1,4 +1,4 @@
-"""tools/run_notebooks.py: quick outputs never replace the committed ones; failures are one line."""
+"""python -m tools.run_notebooks: quick outputs never replace the committed ones; failures are one line."""
 
 import os
 import subprocess
@@ -9,16 +9,15 @@ import pytest
 
 from conftest import ROOT
 
-TOOL = ROOT / "tools" / "run_notebooks.py"
 NOTEBOOK = ROOT / "notebooks" / "01_bigram.ipynb"
 
 
-def run_tool(*args, quick=False, cwd=ROOT):
+def run_tool(*args, quick=False):
     env = {k: v for k, v in os.environ.items() if k != "BABYGPT_QUICK"}
     if quick:
         env["BABYGPT_QUICK"] = "1"
-    return subprocess.run([sys.executable, str(TOOL), *map(str, args)], capture_output=True, text=True,
-                          encoding="utf-8", env=env, cwd=cwd, timeout=120)
+    return subprocess.run([sys.executable, "-m", "tools.run_notebooks", *map(str, args)], capture_output=True,
+                          text=True, encoding="utf-8", env=env, cwd=ROOT, timeout=120)
 
 
 def assert_one_line(stderr, *phrases):

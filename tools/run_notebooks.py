@@ -1,14 +1,16 @@
 """Re-run the notebooks and save their outputs in place, as they are committed.
 
-    python tools/run_notebooks.py                            # all eight, full budget (about an hour on a CPU)
-    python tools/run_notebooks.py notebooks/03_head.ipynb    # one
-    BABYGPT_QUICK=1 python tools/run_notebooks.py --out-dir runs/quick   # the tests' tiny budget, elsewhere
+From the repository root:
+
+    python -m tools.run_notebooks                            # all eight, full budget (about an hour on a CPU)
+    python -m tools.run_notebooks notebooks/03_head.ipynb    # one
+    BABYGPT_QUICK=1 python -m tools.run_notebooks --out-dir runs/quick   # the tests' tiny budget, elsewhere
 
 Needs requirements-dev.txt (nbclient, ipykernel). Progress bars are reduced to their final
 state and timing metadata is dropped, so that the files stay small and diffs stay readable.
-Each notebook is written only when every cell ran, and then whole (a temporary file renamed over
-it). With BABYGPT_QUICK=1 the outputs come from a tiny budget: they are never written over the
-committed full-run outputs, only into --out-dir.
+Each notebook is written only when every cell ran, and then whole (plumbing.write_text: a
+temporary file renamed over it). With BABYGPT_QUICK=1 the outputs come from a tiny budget: they
+are never written over the committed full-run outputs, only into --out-dir.
 """
 
 import argparse
@@ -23,16 +25,10 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 from jupyter_client.kernelspec import NoSuchKernel
 
+import plumbing
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 PROGRESS_BAR = re.compile(r".*\|.*\| *\d+/\d+ \[")  # a tqdm line: "v1 training:  40%|####  | 400/1000 [..."
-
-
-class RunError(Exception):
-    """One line for the user, then exit with `status` (2: bad input; 1: a notebook failed)."""
-
-    def __init__(self, message, status=2):
-        super().__init__(message)
-        self.status = status
 
 
 def final_state(text):
@@ -59,9 +55,10 @@ def read_notebook(path):
     try:
         return nbformat.read(path, as_version=4)
     except OSError as err:
-        raise RunError(f"cannot read {path}: {err.strerror}") from None
+        raise plumbing.BabyGPTError(f"cannot read {path}: {err.strerror}") from None
     except Exception as err:  # nbformat raises several types for a file that is not a notebook
-        raise RunError(f"{path} is not a notebook ({type(err).__name__}); restore it with git") from None
+        raise plumbing.BabyGPTError(f"{path} is not a notebook ({type(err).__name__}); restore it "
+                                    "with git") from None
 
 
 def run(path, nb, target):
@@ -72,23 +69,18 @@ def run(path, nb, target):
     try:
         client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log (a TCP warning) is not ours to print
     except CellExecutionError as err:
-        raise RunError(f"{path}: a cell failed ({err.ename}: {err.evalue}); the file is unchanged", 1) from None
+        raise plumbing.BabyGPTError(f"{path}: a cell failed ({err.ename}: {err.evalue}); the file is "
+                                    "unchanged", 1) from None
     except DeadKernelError:
-        raise RunError(f"{path}: the kernel died (out of memory?); the file is unchanged", 1) from None
+        raise plumbing.BabyGPTError(f"{path}: the kernel died (out of memory?); the file is unchanged", 1) from None
     except NoSuchKernel:
-        raise RunError("no python3 Jupyter kernel: pip install -r requirements-dev.txt", 1) from None
+        raise plumbing.BabyGPTError("no python3 Jupyter kernel: pip install -r requirements-dev.txt",
+                                    1) from None
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
             cell.outputs = tidy(cell.outputs)
-    tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.tmp")
-    try:
-        tmp.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as err:
-        raise RunError(f"cannot write {target}: {err.strerror}; the previous file is unchanged", 1) from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    plumbing.write_text(target, nbformat.writes(nb) + "\n")
     print(f"ran {path}" + (f" into {target}" if target != path else ""))
 
 
@@ -100,15 +92,16 @@ def main(argv=None):
     quick = os.environ.get("BABYGPT_QUICK") == "1"
     try:
         if quick and args.out_dir is None:
-            raise RunError("BABYGPT_QUICK=1 would write tiny-budget outputs over the committed full-run "
-                           "ones; add --out-dir DIR to write the quick notebooks there")
+            raise plumbing.BabyGPTError("BABYGPT_QUICK=1 would write tiny-budget outputs over the "
+                                        "committed full-run ones; add --out-dir DIR to write the "
+                                        "quick notebooks there")
         paths = [path.resolve() for path in args.notebooks or sorted(NOTEBOOKS.glob("*.ipynb"))]
         notebooks = [read_notebook(path) for path in paths]
         if args.out_dir:
             args.out_dir.mkdir(parents=True, exist_ok=True)
         for path, nb in zip(paths, notebooks):
             run(path, nb, args.out_dir / path.name if args.out_dir else path)
-    except RunError as err:
+    except plumbing.BabyGPTError as err:  # 2: bad input; 1: a notebook failed
         print(f"run_notebooks.py: error: {err}", file=sys.stderr)
         return err.status
     except OSError as err:  # --out-dir cannot be created
