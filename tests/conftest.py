@@ -55,7 +55,7 @@ TINY_COMPARE = [
 @pytest.fixture(scope="session")
 def tiny_comparison(tmp_path_factory):
     """A comparison of all seven at two seeds, on a budget of seconds: (exit status, what it printed,
-    its folder). Its checkpoints serve the tools that load them (tools/write_ci.py)."""
+    its folder). Its checkpoints serve the tools that load them (tools/write_poem.py, the explorer)."""
     from tools import compare_versions
 
     out_dir = tmp_path_factory.mktemp("compare")

@@ -1,4 +1,5 @@
-"""tools/compare_versions.py: the seven versions, one budget, one report (tiny budget)."""
+"""tools/compare_versions.py: the seven versions, one budget, one report (tiny budget); its
+measures (tools/measures.py) and its report (tools/report.py)."""
 
 import json
 
@@ -6,7 +7,8 @@ import pytest
 import torch
 
 from conftest import TINY_COMPARE as TINY
-from tools import compare_versions
+from tools import compare_versions, measures, report
+from tools.versions import BY_VERSION
 
 # One version's result, as train_all gives it: for the report's tests without training.
 MEASURES = {"seed": 1337, "val_loss": 5.1, "train_loss": 5.0, "clause_distance": 0.5, "wall_seconds": 1.0,
@@ -76,24 +78,25 @@ def test_sample_only_does_not_apply(tmp_path, capsys):
 
 
 def test_clause_lengths_and_their_distance_on_a_known_text():
-    text = "沁园春\n明月几时有，把酒问青天。\n春江、花月夜？\n"  # the title ends at a line break: no clause
-    assert compare_versions.clause_lengths(text) == [5, 5, 2, 3]
-    assert compare_versions.length_distance([5, 5, 2, 3], [5, 5, 2, 3]) == 0
-    assert compare_versions.length_distance([4, 4], [7]) == 1  # no length in common
+    text = "沁园春\n明月几时有，把酒问青天。\n春江、花月夜？\n"  # the title ends at a line break
+    assert measures.clause_lengths(text) == [5, 5, 2, 3]
+    assert measures.clause_lengths("春风，，秋月。") == [2, 2]  # the second mark ends no clause
+    assert measures.length_distance([5, 5, 2, 3], [5, 5, 2, 3]) == 0
+    assert measures.length_distance([4, 4], [7]) == 1  # no length in common
     # {5: 1/2, 7: 1/2} against {5: 1}: half of (1/2 + 1/2)
-    assert compare_versions.length_distance([5, 7], [5, 5]) == 0.5
+    assert measures.length_distance([5, 7], [5, 5]) == 0.5
 
 
 def test_the_measure_reads_the_generated_text_it_promises(small_text):
     """GENERATED_CHARACTERS characters in STREAMS lines, each written after a line break."""
-    v1 = compare_versions.VERSIONS[0]
+    v1 = BY_VERSION["v1"]
     tokenizer = v1.Tokenizer(small_text)
     torch.manual_seed(0)
     model = v1.BabyGPT(v1.Config(n_embd=8), tokenizer.vocab_size)
-    text = compare_versions.generated_text(model, tokenizer, v1.Config())
-    streams = text.split("\n")  # the streams, joined by a line break; each may hold line breaks of its own
-    assert len(text) == compare_versions.GENERATED_CHARACTERS + compare_versions.STREAMS - 1
-    assert len(streams) >= compare_versions.STREAMS
+    text = measures.generated_text(model, tokenizer, v1.Config())
+    streams = text.split("\n")  # the streams, joined by line breaks; each may hold its own
+    assert len(text) == measures.GENERATED_CHARACTERS + measures.STREAMS - 1
+    assert len(streams) >= measures.STREAMS
 
 
 @pytest.mark.parametrize("error, status, message", [
@@ -104,7 +107,7 @@ def test_ctrl_c_and_out_of_memory_while_training_are_one_line(tmp_path, capsys, 
     def fails(config):
         raise error
 
-    monkeypatch.setattr(compare_versions.VERSIONS[0], "train", fails)
+    monkeypatch.setattr(BY_VERSION["v1"], "train", fails)
     assert compare_versions.main(TINY + ["--out-dir", str(tmp_path)]) == status
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
@@ -115,35 +118,10 @@ def test_a_rerun_keeps_the_earlier_report(tmp_path, capsys):
     (tmp_path / "compare.md").write_text("the earlier report\n", encoding="utf-8")
     (tmp_path / "compare.png").write_bytes(b"the earlier figure")
     settings = {**compare_versions.default_settings(), "prompt": ("春江",)}
-    compare_versions.write_report([RESULT], settings, tmp_path)
+    report.write_report([RESULT], settings, tmp_path)
     [aside] = (tmp_path / "earlier").iterdir()
     assert (aside / "compare.md").read_text(encoding="utf-8") == "the earlier report\n"
     assert (aside / "compare.png").read_bytes() == b"the earlier figure"
     assert "![validation loss](compare.png)" in (tmp_path / "compare.md").read_text(encoding="utf-8")
     assert f"compare.png, compare.md moved to {aside}" in capsys.readouterr().out
     assert not (aside / "compare.json").exists()  # there was none: nothing to move
-
-
-def test_each_character_is_scored_from_the_block_size_characters_before_it(small_text):
-    """scoring.character_logprobs against one forward pass per character, context cut by hand."""
-    from tools import scoring
-
-    v7 = compare_versions.VERSIONS[-1]
-    tokenizer = v7.Tokenizer(small_text)
-    torch.manual_seed(0)
-    model = v7.BabyGPT(v7.Config(n_embd=16, block_size=8, n_layer=2), tokenizer.vocab_size).eval()
-    ids = tokenizer.encode(small_text[:20])
-    by_hand = []
-    for i in range(1, len(ids)):
-        logits, _ = model(torch.tensor([ids[max(0, i - 8):i]]))  # (1, t, V)
-        by_hand.append(torch.log_softmax(logits[0, -1], dim=-1)[ids[i]])
-    assert torch.allclose(scoring.character_logprobs(model, ids, chunk=5), torch.stack(by_hand), atol=1e-5)
-
-
-def test_kinds_of_character():
-    from tools import scoring
-
-    kinds = scoring.character_kinds("浣溪沙\n春风春，月\n\n点绛唇\n花", block_size=32)
-    assert kinds == ["tune name", "tune name", "mark or line end", "clause opening", "other", "repeated",
-                     "mark or line end", "clause opening", "mark or line end", "mark or line end",
-                     "tune name", "tune name", "tune name", "mark or line end", "clause opening"]

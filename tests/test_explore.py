@@ -21,12 +21,11 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from tools import explore, poetry_form, write_ci
-from tools.compare_versions import VERSIONS
+from conftest import ROOT, SMALL_CORPUS
+from tools import checkpoints, corpus, explore, poetry_form, scoring
+from tools.versions import BY_VERSION
 
-SCRIPTS = {module.VERSION: module for module in VERSIONS}
-CORPUS = poetry_form.ROOT / "data" / "songci.txt"  # the tunes' templates need the full corpus
-SMALL_CORPUS = poetry_form.ROOT / "data" / "songci300.txt"
+CORPUS = ROOT / "data" / "songci.txt"  # the tunes' templates need the full corpus
 TEXT = "浣溪沙\n一曲新词酒一杯。\n去年天气旧亭台。\n夕阳西下几时回。"  # scored in the side-by-side test
 SCREENSHOTS = os.environ.get("EXPLORE_SCREENSHOTS")
 
@@ -103,9 +102,10 @@ def test_a_bad_request_gets_its_4xx_and_the_server_serves_on(server, method, pat
 
 @pytest.mark.slow
 def test_a_newcomer_sees_what_is_missing_and_how_to_train_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(write_ci, "SCRIPT_RUNS", tmp_path)  # not the repository's own runs/
+    monkeypatch.setattr(checkpoints, "SCRIPT_RUNS", tmp_path)  # not the repository's own runs/
     info = explore.Explorer(tmp_path / "none", SMALL_CORPUS).info()
-    assert info["missing"] == list(SCRIPTS) and info["train_command"] == "python tools/compare_versions.py"
+    assert info["missing"] == list(BY_VERSION)
+    assert info["train_command"] == "python -m tools.compare_versions"
     assert not any(version["loaded"] for version in info["versions"])
 
 
@@ -201,11 +201,6 @@ def visit(browser, server):
     opened.page.close()
 
 
-def load(runs, version):
-    module = SCRIPTS[version]
-    return module.load_checkpoint(module.Config(out_dir=str(runs / version), device="cpu"))
-
-
 @torch.no_grad()
 def probabilities_by_hand(model, ids):
     """p(ids[i] | the up to block_size ids before it), one forward pass per character."""
@@ -229,10 +224,10 @@ def test_browser_side_by_side_shows_each_versions_own_probabilities(visit, runs)
         expect(page.locator('#compare-rows [data-version="v7"] .ch')).to_have_count(len(TEXT))  # redrawn
     text = page.input_value("#text")
     by_hand = {}
-    for version in SCRIPTS:
+    for version in BY_VERSION:
         shown = page.eval_on_selector_all(f'#compare-rows [data-version="{version}"] .ch',
                                           "spans => spans.map(s => s.dataset.p === undefined ? null : Number(s.dataset.p))")
-        model, tokenizer = load(runs, version)
+        model, tokenizer = checkpoints.load(version, runs / version)
         probs = by_hand[version] = probabilities_by_hand(model.eval(), tokenizer.encode(text))
         assert shown[0] is None and len(shown) == len(text)
         assert max(abs(a - b) for a, b in zip(shown[1:], probs)) < 1e-5, version
@@ -243,8 +238,9 @@ def test_browser_side_by_side_shows_each_versions_own_probabilities(visit, runs)
     index = 1 + gains.index(max(gains))  # by_hand starts at the text's second character
     page.focus(f'#compare-rows [data-version="v3"] .ch[data-index="{index}"]')
     tables = page.locator("#candidates table")
-    assert tables.count() == len(SCRIPTS)
-    assert page.locator("#candidates tr.true").count() == len(SCRIPTS)  # the true one marked in each
+    assert tables.count() == len(BY_VERSION)
+    # the true one marked in each
+    assert page.locator("#candidates tr.true").count() == len(BY_VERSION)
     visit.screenshot("explorer_compare.png")
     visit.check_clean()
 
@@ -259,24 +255,16 @@ def test_browser_attention_map_is_the_heads_own_weights(visit, runs, version, la
     page.select_option("#att-layer", str(layer))
     page.select_option("#att-head", str(head))
     page.wait_for_selector(f'#att-map svg[data-head="{version}/{layer}/{head}"]')
-    model, tokenizer = load(runs, version)
+    model, tokenizer = checkpoints.load(version, runs / version)
     text = page.input_value("#text")[:model.block_size]
-    shown = page.eval_on_selector_all("#att-map rect", "cells => cells.map(c => [+c.dataset.row, +c.dataset.col, +c.dataset.w])")
+    shown = page.eval_on_selector_all(
+        "#att-map rect", "cells => cells.map(c => [+c.dataset.row, +c.dataset.col, +c.dataset.w])")
     weights = torch.zeros(len(text), len(text))
     for row, col, w in shown:
         weights[row, col] = w
-    with torch.no_grad():  # the model's own modules, called by hand up to the head
-        ids = torch.tensor([tokenizer.encode(text)])  # (1, t)
-        x = model.token_embedding(ids) + model.position_embedding(torch.arange(ids.shape[1]))  # (1, t, C)
-        if version == "v7":
-            for block in model.blocks[:layer]:
-                x = block(x)
-            attention, x = model.blocks[layer].attention, model.blocks[layer].ln1(x)
-        else:
-            attention = model.attention
-        module = attention.heads[head] if version in ("v4", "v7") else attention
-        _, by_hand = module(x, return_weights=True)  # (1, t, t)
-    assert torch.allclose(weights, by_hand[0], atol=1e-5)
+    # The head's own weights (tests/test_scoring.py checks them against the head by hand).
+    heads = scoring.attention_weights(model, tokenizer.encode(text))
+    assert torch.allclose(weights, heads[(layer, head)], atol=1e-5)
     chosen = min(11, len(text) - 1)  # 。 at the end of the first clause of the full run's ci
     page.click(f'#att-text .att-char[data-index="{chosen}"]')  # what it looks at, shown in the text
     assert page.get_attribute("#att-text .att-char.chosen", "data-index") == str(chosen)
@@ -301,7 +289,8 @@ def test_browser_writes_a_ci_that_obeys_its_template(visit):
     page.click("#w-all")
     text = page.evaluate("state.writing.text")
     lines = text.strip("\n").split("\n")
-    template = poetry_form.templates(poetry_form.split_ci(CORPUS.read_text(encoding="utf-8")))["浣溪沙"]
+    templates = poetry_form.templates(corpus.split_ci(CORPUS.read_text(encoding="utf-8")))
+    template = templates["浣溪沙"]
     assert lines[0] == "浣溪沙" and poetry_form.form_score(lines[1:], template) == 1.0
     clauses = "".join(lines[1:]).replace("。", "，").split("，")
     assert "".join(clause[0] for clause in clauses[:4]) == "春江花月"
@@ -312,14 +301,14 @@ def test_browser_writes_a_ci_that_obeys_its_template(visit):
 
 @pytest.mark.slow
 def test_browser_newcomer_page_names_the_missing_versions(browser, tmp_path, monkeypatch):
-    monkeypatch.setattr(write_ci, "SCRIPT_RUNS", tmp_path)
+    monkeypatch.setattr(checkpoints, "SCRIPT_RUNS", tmp_path)
     empty = explore.ExplorerServer(("127.0.0.1", 0), explore.Explorer(tmp_path, CORPUS))
     thread = threading.Thread(target=empty.serve_forever, daemon=True)
     thread.start()
     try:
         visit = Visit(browser, empty)
         visit.page.wait_for_selector("#missing:not([hidden])")
-        assert "python tools/compare_versions.py" in visit.page.text_content("#missing")
+        assert "python -m tools.compare_versions" in visit.page.text_content("#missing")
         visit.check_clean()
     finally:
         empty.shutdown()
@@ -345,7 +334,7 @@ def test_a_bug_is_a_500_with_its_traceback_in_the_terminal_and_the_server_serves
     (["--port", "{busy}"], "cannot listen on 127.0.0.1:", 1),
 ])
 def test_cli_problem_is_one_line(tmp_path, monkeypatch, capsys, args, message, status):
-    monkeypatch.setattr(write_ci, "SCRIPT_RUNS", tmp_path)
+    monkeypatch.setattr(checkpoints, "SCRIPT_RUNS", tmp_path)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()

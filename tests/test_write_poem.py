@@ -1,20 +1,21 @@
-"""tools/write_ci.py: a ci in a tune's form from each version's checkpoint; bad input is one line."""
+"""tools/write_poem.py: a ci in a tune's form from each version's checkpoint; bad input is one
+line."""
 
 import pytest
 
-from tools import poetry_form, write_ci
-
-VERSIONS = ("v1", "v2", "v3", "v4", "v5", "v6", "v7")
+from conftest import ROOT
+from tools import checkpoints, corpus, poetry_form, write_poem
+from tools.versions import BY_VERSION
 
 
 @pytest.mark.slow
 def test_each_version_writes_a_form_exact_acrostic_ci(tiny_comparison, capsys):
     *_, runs = tiny_comparison
-    template = poetry_form.templates(poetry_form.split_ci(
-        (poetry_form.ROOT / "data" / "songci.txt").read_text(encoding="utf-8")))["浣溪沙"]
-    for version in VERSIONS:
-        status = write_ci.main(["--version", version, "--tune", "浣溪沙", "--acrostic", "春江花月",
-                                "--top-p", "0.95", "--runs", str(runs)])
+    songci = (ROOT / "data" / "songci.txt").read_text(encoding="utf-8")
+    template = poetry_form.templates(corpus.split_ci(songci))["浣溪沙"]
+    for version in BY_VERSION:
+        status = write_poem.main(["--version", version, "--tune", "浣溪沙", "--acrostic", "春江花月",
+                                  "--top-p", "0.95", "--runs", str(runs)])
         out = capsys.readouterr().out
         assert status == 0, version
         ci = out.split("\n\n")[1].split("\n")
@@ -35,13 +36,16 @@ def test_each_version_writes_a_form_exact_acrostic_ci(tiny_comparison, capsys):
     (["--top-p", "0"], "--top-p must be over 0"),
     (["--temperature", "0"], "--temperature must be over 0.001"),
     (["--runs", "{tmp}/none", "--version", "v3"], "no v3 checkpoint"),
+    (["--data", "{tmp}/none.txt"], "cannot read the corpus"),
 ])
-def test_bad_input_is_one_line_and_exit_2(tiny_comparison, tmp_path, monkeypatch, capsys, bad, message):
+def test_bad_input_is_one_line_and_exit_2(tiny_comparison, tmp_path, monkeypatch, capsys, bad,
+                                          message):
     *_, runs = tiny_comparison
-    monkeypatch.setattr(write_ci, "SCRIPT_RUNS", tmp_path)  # no fallback to the repository's own runs/
-    args = ["--version", "v2", "--tune", "浣溪沙", "--runs", str(runs)] + [a.format(tmp=tmp_path) for a in bad]
+    # no fallback to the repository's own runs/
+    monkeypatch.setattr(checkpoints, "SCRIPT_RUNS", tmp_path)
+    args = ["--version", "v2", "--tune", "浣溪沙", "--runs", str(runs)]
     try:
-        status = write_ci.main(args)
+        status = write_poem.main(args + [a.format(tmp=tmp_path) for a in bad])
     except SystemExit as exit:  # argparse's own refusals (here: an unknown --version)
         status = exit.code
     assert status == 2

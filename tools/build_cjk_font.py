@@ -8,22 +8,22 @@ ASCII. Rebuild it after a notebook or tool starts writing a character the font l
 (tests/test_cjk_font.py says which):
 
     apt-get install fonts-noto-cjk && pip install fonttools      # Debian/Ubuntu; or any copy of
-    python tools/build_cjk_font.py                               # NotoSansCJK-Regular.ttc: --source
+    python -m tools.build_cjk_font                               # NotoSansCJK-Regular.ttc: --source
 
 The OFL lets a modified font be shared under the same licence, under a name of its own, and
 "Noto" is Google's trademark: the subset is named "BabyGPT Sans SC".
 """
 
 import argparse
-import sys
-from pathlib import Path
+import io
 
 from fontTools import subset
 from fontTools.ttLib import TTCollection
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from tools.cjk_font import CJK, FAMILY, FONT as OUT  # noqa: E402
+import plumbing
+from tools.cjk_font import CJK, FAMILY, FONT as OUT
+
+ROOT = plumbing.HERE  # the repository
 
 
 def characters():
@@ -40,7 +40,8 @@ def characters():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", default="/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    parser.add_argument("--source",
+                        default="/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
                         help="Noto Sans CJK Regular collection (.ttc) holding the SC face")
     args = parser.parse_args(argv)
     collection = TTCollection(args.source)
@@ -54,11 +55,14 @@ def main(argv=None):
     subsetter.subset(font)
     for record in font["name"].names:  # a new name: the OFL reserves "Noto" for the original
         if record.nameID in (1, 3, 4, 6, 16):
-            text = record.toUnicode().replace("Noto Sans CJK SC", FAMILY).replace("NotoSansCJKsc", "BabyGPTSansSC")
-            record.string = text
+            text = record.toUnicode().replace("Noto Sans CJK SC", FAMILY)
+            record.string = text.replace("NotoSansCJKsc", "BabyGPTSansSC")
+    saved = io.BytesIO()
+    font.save(saved)
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    font.save(OUT)
-    print(f"{OUT.relative_to(ROOT)}: {len(font.getGlyphOrder()):,} glyphs, {OUT.stat().st_size / 2**20:.1f} MB")
+    plumbing.write_file(OUT, saved.getvalue())
+    print(f"{OUT.relative_to(ROOT)}: {len(font.getGlyphOrder()):,} glyphs, "
+          f"{OUT.stat().st_size / 2**20:.1f} MB")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ from matplotlib import font_manager
 
 FONT = Path(__file__).resolve().parent / "fonts" / "BabyGPTSansSC-Regular.otf"
 FAMILY = "BabyGPT Sans SC"
-# What counts as Chinese in the notebooks' and tools' labels: CJK punctuation, ideographs, full width.
+# What counts as Chinese in the notebooks' and tools' labels: CJK punctuation, ideographs, full
+# width.
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
@@ -25,6 +26,7 @@ def use_cjk_font():
     """Make matplotlib draw Chinese with BabyGPT Sans SC; returns the family's name."""
     if FAMILY not in {entry.name for entry in font_manager.fontManager.ttflist}:
         font_manager.fontManager.addfont(FONT)
-    # Name both families (not the generic "sans-serif"): matplotlib falls back only along a list of names.
+    # Name both families (not the generic "sans-serif"): matplotlib falls back only along a list
+    # of names.
     matplotlib.rcParams["font.family"] = ["DejaVu Sans", FAMILY]
     return FAMILY

@@ -1,7 +1,7 @@
 """The explorer: every version you trained, side by side, in your browser, on any line of poetry.
 
-    python tools/explore.py                                   # then open the address it prints
-    python tools/explore.py --runs runs/notebooks/08_compare_versions
+    python -m tools.explore                                   # then open the address it prints
+    python -m tools.explore --runs runs/notebooks/08_compare_versions
 
 Three views (对照 / 注意力 / 写作):
 - Side by side: a text, each character coloured by the probability each version gave it, each
@@ -13,8 +13,9 @@ Three views (对照 / 注意力 / 写作):
 Checkpoints: <--runs>/<version>/ckpt.pt (the comparison's layout, default runs/compare), else each
 script's own runs/<script>/ckpt.pt. The page lists the versions it did not find and the command
 that trains them. Every number comes from the scripts' own model classes (tools/scoring.py,
-tools/poetry_form.py); the page (tools/explorer/) is plain HTML, CSS and JavaScript, and the
-server is the standard library's: nothing to install, nothing fetched from elsewhere.
+tools/sampling.py, tools/poetry_form.py, tools/copy_check.py); the page (tools/explorer/) is
+plain HTML, CSS and JavaScript, and the server is the standard library's: nothing to install,
+nothing fetched from elsewhere.
 
 Safe by default: it listens on 127.0.0.1 only (another address only with --host, with a
 warning), answers only requests addressed to it by that name (a Host header naming another site
@@ -37,31 +38,31 @@ from urllib.parse import parse_qs, urlsplit
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tools import poetry_form, scoring  # noqa: E402
-from tools.compare_versions import VERSIONS  # noqa: E402
-from tools.write_ci import checkpoint_folder  # noqa: E402
+import plumbing
+from tools import checkpoints, corpus, poetry_form, sampling, scoring
+from tools.cjk_font import FONT
+from tools.copy_check import CopyCheck
+from tools.versions import VERSIONS
 
 MAX_TEXT = 2000  # characters scored in one request
 MAX_WRITE = 300  # characters written in one request
 MAX_BODY = 64 * 1024  # bytes of one request's JSON
 CANDIDATES = 10  # the likeliest characters shown at each position
-TRAIN_COMMAND = "python tools/compare_versions.py"  # trains all seven into runs/compare
+TRAIN_COMMAND = "python -m tools.compare_versions"  # trains all seven into runs/compare
 PAGE = Path(__file__).parent / "explorer"
 STATIC = {  # the only files served: path -> (file, content type)
     "/": (PAGE / "index.html", "text/html; charset=utf-8"),
     "/explore.js": (PAGE / "explore.js", "text/javascript; charset=utf-8"),
     "/explore.css": (PAGE / "explore.css", "text/css; charset=utf-8"),
     "/favicon.svg": (PAGE / "favicon.svg", "image/svg+xml"),
-    "/font.otf": (ROOT / "tools" / "fonts" / "BabyGPTSansSC-Regular.otf", "font/otf"),
+    "/font.otf": (FONT, "font/otf"),
 }
 JSON_TYPE = "application/json; charset=utf-8"
 # The page may load only from this server: no script, font or request leaves it.
-SECURITY_HEADERS = {"Content-Security-Policy": "default-src 'self'; object-src 'none'; base-uri 'none'",
-                    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; object-src 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+}
 
 
 class RequestError(Exception):
@@ -78,10 +79,10 @@ class Explorer:
     def __init__(self, runs, data):
         """Load every version found in runs (or its script's own runs/), and read the corpus for
         the sample ci, the tunes' templates and the copy check. The corpus is read once, here."""
-        corpus = VERSIONS[0].read_corpus(VERSIONS[0].Config(data=str(data)))  # BabyGPTError if bad
-        self.samples = [ci.text for ci in poetry_form.validation_ci(corpus)]
-        self.templates = poetry_form.templates(poetry_form.split_ci(corpus))
-        self.copy_check = poetry_form.CopyCheck(poetry_form.training_text(corpus))
+        text = corpus.read(data)  # plumbing.BabyGPTError if it cannot be used
+        self.samples = [ci.text for ci in corpus.validation_ci(text)]
+        self.templates = poetry_form.templates(corpus.split_ci(text))
+        self.copy_check = CopyCheck(corpus.training_text(text))
         # Every torch call runs on this one thread, one at a time. Each thread that calls torch
         # gets its own team of OpenMP workers, and two teams on the same cores slow each other:
         # a v7 writing step took 1.4 ms on one thread, 10 ms once a second thread had computed.
@@ -94,7 +95,8 @@ class Explorer:
     def info(self):
         versions = []
         for module in VERSIONS:
-            about = {"version": module.VERSION, "concept": module.CONCEPT, "loaded": module.VERSION in self.models}
+            about = {"version": module.VERSION, "concept": module.CONCEPT,
+                     "loaded": module.VERSION in self.models}
             if about["loaded"]:
                 _, model, tokenizer = self.models[module.VERSION]
                 heads = attention_heads(model)
@@ -126,14 +128,17 @@ class Explorer:
         unknown = [i for i, ch in enumerate(text) if ch not in tokenizer.stoi]
         for start, end in known_runs(text, unknown):
             logprobs = scoring.next_logprobs(model, tokenizer.encode(text[start:end]))  # (n - 1, V)
-            ids = torch.tensor(tokenizer.encode(text[start + 1:end]))  # (n - 1,): the true next characters
+            # (n - 1,): the true next characters
+            ids = torch.tensor(tokenizer.encode(text[start + 1:end]))
             true = logprobs.gather(-1, ids[:, None])[:, 0].exp().tolist()  # n - 1 probabilities
             best = torch.topk(logprobs, min(CANDIDATES, logprobs.shape[-1]))  # (n - 1, 10) each
             best_probs, best_ids = best.values.exp().tolist(), best.indices.tolist()
             for i in range(end - start - 1):
                 probs[start + 1 + i] = true[i]
-                # Six decimals are plenty for a list shown to three, and make the answer about 40% smaller.
-                top[start + 1 + i] = [[tokenizer.chars[c], round(p, 6)] for c, p in zip(best_ids[i], best_probs[i])]
+                # Six decimals are plenty for a list shown to three, and make the answer about 40%
+                # smaller.
+                top[start + 1 + i] = [[tokenizer.chars[c], round(p, 6)]
+                                      for c, p in zip(best_ids[i], best_probs[i])]
         scored = [p for p in probs if p is not None]
         loss = -sum(math.log(p) for p in scored) / len(scored) if scored else None
         return {"version": version, "loss": loss, "scored": len(scored), "probs": probs, "top": top,
@@ -145,7 +150,8 @@ class Explorer:
         _, model, tokenizer = self.models[version]
         heads = attention_heads(model)
         if not heads:
-            raise RequestError(400, f"{version} has no attention (it reads one character); choose v2 to v7")
+            raise RequestError(400, f"{version} has no attention (it reads one character); "
+                               "choose v2 to v7")
         layer = int_field(request, "layer", 0, 0, max(layer for layer, _ in heads))
         head = int_field(request, "head", 0, 0, max(head for _, head in heads))
         text = text_field(request, "text")[:model.block_size]
@@ -157,7 +163,8 @@ class Explorer:
                 "weights": weights[(layer, head)].tolist()}
 
     def write(self, request):
-        """A version writes: freely after a prompt, or to a tune (with an acrostic), step by step."""
+        """A version writes: freely after a prompt, or to a tune (with an acrostic), step by
+        step."""
         version = version_field(request, self.models)
         _, model, tokenizer = self.models[version]
         knobs = dict(temperature=float_field(request, "temperature", 1.0, 0.01, 10.0),
@@ -171,42 +178,47 @@ class Explorer:
             if outside:
                 raise RequestError(400, f"not in {version}'s vocabulary: {' '.join(outside)}")
             length = int_field(request, "length", 100, 1, MAX_WRITE)
-            writing = self.on_torch_thread(poetry_form.write_free, model, tokenizer, prompt, length, **knobs)
+            writing = self.on_torch_thread(sampling.write_free, model, tokenizer, prompt, length,
+                                           **knobs)
             lines = [line for line in writing.text[len(prompt):].split("\n") if line]
             form = None
         else:
-            template = self.templates.get(poetry_form.tune_name(str(tune)))
+            template = self.templates.get(corpus.tune_name(str(tune)))
             if template is None:
                 raise RequestError(400, f"no template for {tune}: the corpus has fewer than "
                                    f"{poetry_form.MIN_CI} ci of it")
             acrostic = str(request.get("acrostic") or "")
-            problems = poetry_form.check_writable(tokenizer, template, acrostic)
+            problems = sampling.check_writable(tokenizer, template, acrostic)
             if problems:
-                raise RequestError(400, f"{version} cannot write {template.tune}: {'; '.join(problems)}")
-            writing = self.on_torch_thread(poetry_form.write_in_form, model, tokenizer, template, acrostic,
-                                           **knobs)
-            lines = poetry_form.ci_lines(writing)
+                raise RequestError(400, f"{version} cannot write {template.tune}: "
+                                   f"{'; '.join(problems)}")
+            writing = self.on_torch_thread(sampling.write_in_form, model, tokenizer, template,
+                                           acrostic, **knobs)
+            lines = corpus.ci_lines(writing.written)
             form = {"tune": template.tune, "template": str(template), "share": template.share,
                     "score": poetry_form.form_score(lines, template)}
         copy = None
         if lines:
             check = self.copy_check.check(lines)
-            copy = {"4-gram": no_nan(check["4-gram"]), "8-gram": no_nan(check["8-gram"]), "longest": check["longest"]}
+            copy = {"4-gram": no_nan(check["4-gram"]), "8-gram": no_nan(check["8-gram"]),
+                    "longest": check["longest"]}
         steps = [{"char": step.char, "logprob": step.logprob, "forced": step.forced,
-                  "candidates": [list(candidate) for candidate in step.candidates]} for step in writing.steps]
+                  "candidates": [list(candidate) for candidate in step.candidates]}
+                 for step in writing.steps]
         return {"version": version, "prompt": writing.prompt, "text": writing.text, "steps": steps,
                 "mean_logprob": writing.mean_logprob, "form": form, "copy": copy}
 
 
 def load_models(runs):
-    """{version: (script module, model, tokenizer)} of the checkpoints found, and the versions missing."""
+    """{version: (script module, model, tokenizer)} of the checkpoints found, and the versions
+    missing."""
     models, missing = {}, []
     for module in VERSIONS:
-        folder = checkpoint_folder(module.VERSION, runs)
+        folder = checkpoints.checkpoint_folder(module.VERSION, runs)
         if folder is None:
             missing.append(module.VERSION)
             continue
-        model, tokenizer = module.load_checkpoint(module.Config(out_dir=str(folder), device="cpu"))
+        model, tokenizer = checkpoints.load(module.VERSION, folder)
         models[module.VERSION] = (module, model, tokenizer)
     return models, missing
 
@@ -214,7 +226,7 @@ def load_models(runs):
 def attention_heads(model):
     """(layer, head) of every attention head the model has; none for v1."""
     return sorted(scoring.layer_and_head(name) for name, module in model.named_modules()
-                  if scoring.has_weights(module))
+                  if scoring.is_attention(module))
 
 
 def known_runs(text, unknown):
@@ -253,7 +265,8 @@ def version_field(request, models):
 def int_field(request, name, default, low, high):
     value = request.get(name, default)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise RequestError(400, f"{name} must be a whole number from {low} to {high}, not {value!r}")
+        raise RequestError(400, f"{name} must be a whole number from {low} to {high}, "
+                           f"not {value!r}")
     return value
 
 
@@ -300,7 +313,8 @@ class ExplorerHandler(BaseHTTPRequestHandler):
         """Every request: the Host checked, then handled; any error is a JSON line and a status."""
         try:
             if self.headers.get("Host") not in self.server.hosts:
-                raise RequestError(403, f"Host {self.headers.get('Host')!r} is not this server's address")
+                raise RequestError(403, f"Host {self.headers.get('Host')!r} is not this "
+                                   "server's address")
             status, body, content_type = handle()
         except RequestError as err:
             status, body, content_type = err.status, json_bytes({"error": str(err)}), JSON_TYPE
@@ -343,8 +357,9 @@ class ExplorerHandler(BaseHTTPRequestHandler):
         return 200, path.read_bytes(), content_type
 
     def post(self):
-        routes = {"/api/score": self.server.explorer.score, "/api/attention": self.server.explorer.attention,
-                  "/api/write": self.server.explorer.write}
+        explorer = self.server.explorer
+        routes = {"/api/score": explorer.score, "/api/attention": explorer.attention,
+                  "/api/write": explorer.write}
         route = routes.get(urlsplit(self.path).path)
         if route is None:
             raise RequestError(404, f"no API {self.path!r} here")
@@ -375,13 +390,14 @@ def json_bytes(value):
 # ---- The command line
 
 def build_parser():
-    parser = VERSIONS[0].OneLineErrorParser(description=__doc__.splitlines()[0],
-                                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--runs", default=str(ROOT / "runs" / "compare"), help="folder of <version>/ckpt.pt")
-    parser.add_argument("--data", default=str(ROOT / "data" / "songci.txt"),
+    parser = plumbing.OneLineErrorParser(description=__doc__.splitlines()[0],
+                                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--runs", default=str(plumbing.HERE / "runs" / "compare"),
+                        help="folder of <version>/ckpt.pt")
+    parser.add_argument("--data", default=str(plumbing.HERE / "data" / "songci.txt"),
                         help="the corpus the models trained on: sample ci, tunes, copy check")
-    parser.add_argument("--host", default="127.0.0.1", help="the address to listen on; another than "
-                        "127.0.0.1 lets other machines on the network use the models")
+    parser.add_argument("--host", default="127.0.0.1", help="the address to listen on; another "
+                        "than 127.0.0.1 lets other machines on the network use the models")
     parser.add_argument("--port", type=int, default=8000, help="0: any free port")
     return parser
 
@@ -393,7 +409,7 @@ def main(argv=None):
               "explorer; it has no password", file=sys.stderr)
     try:
         explorer = Explorer(args.runs, args.data)
-    except VERSIONS[0].BabyGPTError as err:
+    except plumbing.BabyGPTError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.status
     if explorer.missing:
@@ -401,7 +417,8 @@ def main(argv=None):
     try:
         server = ExplorerServer((args.host, args.port), explorer)
     except OSError as err:
-        print(f"error: cannot listen on {args.host}:{args.port}: {err.strerror}; try --port 0", file=sys.stderr)
+        print(f"error: cannot listen on {args.host}:{args.port}: {err.strerror}; try --port 0",
+              file=sys.stderr)
         return 1
     print(f"BabyGPT explorer: open {server.url} (Ctrl-C stops it)", flush=True)
     try:

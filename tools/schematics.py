@@ -1,30 +1,25 @@
 """Data-flow pictures of v4's multi-head attention and v7's Block, with the shapes of a Config.
 
-    python tools/schematics.py            # writes docs/multihead_attention.png and docs/transformer_block.png
+    python -m tools.schematics    # writes docs/multihead_attention.png, docs/transformer_block.png
 
 Notebooks 04 and 07 draw the same figures from their own config: the shapes printed on the
 arrows are the scripts' (B batch, T block_size, C n_embd, heads of C // n_head channels).
 """
 
-import sys
-from pathlib import Path
-
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tools.cjk_font import use_cjk_font  # noqa: E402
+import plumbing
+from tools.cjk_font import use_cjk_font
+from tools.versions import BY_VERSION
 
 VOCAB = 5985  # characters of data/songci.txt: the output layer's width
 
 
 def box(ax, x, y, text, width=2.6, height=0.7, colour="#dbe9f6"):
     """A rounded box centred at (x, y) holding text."""
-    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.05",
-                                facecolor=colour, edgecolor="0.3"))
+    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
+                                boxstyle="round,pad=0.05", facecolor=colour, edgecolor="0.3"))
     ax.text(x, y, text, ha="center", va="center", fontsize=8.5)
 
 
@@ -32,8 +27,8 @@ def arrow(ax, start, end, label=""):
     """An arrow from start to end, with the shape that travels along it."""
     ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "color": "0.3"})
     if label:
-        ax.text((start[0] + end[0]) / 2 + 0.08, (start[1] + end[1]) / 2, label, fontsize=7.5, color="0.25",
-                va="center")
+        ax.text((start[0] + end[0]) / 2 + 0.08, (start[1] + end[1]) / 2, label, fontsize=7.5,
+                color="0.25", va="center")
 
 
 def multihead_attention(config, vocab_size=VOCAB):
@@ -49,20 +44,23 @@ def multihead_attention(config, vocab_size=VOCAB):
     box(ax, 1.4, middle, f"tok_emb + pos_emb\nx ({B}, {T}, {C})", colour="#eeeeee")
     for i in range(n):
         y = n - i
-        box(ax, 5.2, y, f"Head {i}: q, k, v = Linear({C}→{hs})(x)\nwei = softmax(causal mask(q·kᵀ/√{hs}))  ({B}, {T}, {T})\n"
+        box(ax, 5.2, y, f"Head {i}: q, k, v = Linear({C}→{hs})(x)\n"
+                        f"wei = softmax(causal mask(q·kᵀ/√{hs}))  ({B}, {T}, {T})\n"
                         f"out = wei @ v  ({B}, {T}, {hs})", width=4.4, height=0.8)
         arrow(ax, (2.7, middle), (3.0, y))
         arrow(ax, (7.4, y), (8.2, middle))
-    box(ax, 9.0, middle, f"torch.cat(dim=-1)\n({B}, {T}, {n}×{hs} = {C})", width=1.7, colour="#fde9c9")
-    box(ax, 9.0, middle - 1.6 if n > 1 else 0.2, f"lm_head\nlogits ({B}, {T}, {vocab_size:,})", width=1.7,
-        colour="#eeeeee")
+    box(ax, 9.0, middle, f"torch.cat(dim=-1)\n({B}, {T}, {n}×{hs} = {C})", width=1.7,
+        colour="#fde9c9")
+    box(ax, 9.0, middle - 1.6 if n > 1 else 0.2, f"lm_head\nlogits ({B}, {T}, {vocab_size:,})",
+        width=1.7, colour="#eeeeee")
     arrow(ax, (9.0, middle - 0.4), (9.0, (middle - 1.6 if n > 1 else 0.2) + 0.4))
     ax.set_title(f"v4 多头注意力 multi-head attention: {n} heads of {hs} channels, side by side")
     return fig
 
 
 def transformer_block(config, vocab_size=VOCAB):
-    """v7: the residual stream through one pre-norm Block (attention, then feed-forward), n_layer times."""
+    """v7: the residual stream through one pre-norm Block (attention, then feed-forward),
+    n_layer times."""
     use_cjk_font()
     B, T, C, n = config.batch_size, config.block_size, config.n_embd, config.n_head
     shape = f"({B}, {T}, {C})"
@@ -76,8 +74,10 @@ def transformer_block(config, vocab_size=VOCAB):
                                 edgecolor="0.5", linestyle="--"))
     ax.text(9.5, 9.2, f"Block × {config.n_layer}", ha="right", fontsize=10, color="0.3")
     for y_add, y_norm, y_layer, layer, colour in (
-            (7.0, 8.4, 7.7, f"MultiHeadAttention\n{n} heads × {C // n}, then proj {C}→{C}", "#fde9c9"),
-            (3.6, 5.6, 4.6, f"FeedForward\nLinear {C}→{4 * C}, ReLU, Linear {4 * C}→{C}", "#d9f0d3")):
+            (7.0, 8.4, 7.7, f"MultiHeadAttention\n{n} heads × {C // n}, then proj {C}→{C}",
+             "#fde9c9"),
+            (3.6, 5.6, 4.6, f"FeedForward\nLinear {C}→{4 * C}, ReLU, Linear {4 * C}→{C}",
+             "#d9f0d3")):
         box(ax, 5.0, y_norm, "LayerNorm", width=1.8, height=0.55)
         box(ax, 7.6, y_layer, layer, width=3.4, height=0.8, colour=colour)
         ax.text(stream, y_add, "+", ha="center", va="center", fontsize=16,
@@ -88,7 +88,8 @@ def transformer_block(config, vocab_size=VOCAB):
     arrow(ax, (stream, 9.85), (stream, 7.3), f"x {shape}")
     arrow(ax, (stream, 6.7), (stream, 3.9), "x + attention(ln1(x))")
     arrow(ax, (stream, 3.3), (stream, 1.75))
-    ax.text(stream + 0.08, 2.25, "x + feed_forward(ln2(x))", fontsize=7.5, color="0.25", va="center")
+    ax.text(stream + 0.08, 2.25, "x + feed_forward(ln2(x))", fontsize=7.5, color="0.25",
+            va="center")
     box(ax, stream, 1.4, "final LayerNorm, lm_head", colour="#eeeeee")
     ax.text(stream, 0.55, f"logits ({B}, {T}, {vocab_size:,})", ha="center", fontsize=8.5)
     ax.set_title("v7 的一个 Block: pre-norm, the residual stream untouched")
@@ -96,13 +97,11 @@ def transformer_block(config, vocab_size=VOCAB):
 
 
 def main():
-    import babygpt_v7_transformer as v7  # the defaults: the same in every version
-
-    config = v7.Config()
-    docs = ROOT / "docs"
+    config = BY_VERSION["v7"].Config()  # the defaults: the same in every version
+    docs = plumbing.HERE / "docs"
     for name, figure in (("multihead_attention.png", multihead_attention(config)),
                          ("transformer_block.png", transformer_block(config))):
-        v7.write_file(docs / name, v7.png_bytes(figure))
+        plumbing.write_file(docs / name, plumbing.png_bytes(figure))
         print(f"wrote {docs / name}")
 
 

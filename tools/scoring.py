@@ -5,15 +5,16 @@
     weights = attention_weights(model, tokenizer.encode(text))      # {(layer, head): (T, T)}
 
 Each character is predicted from the block_size characters before it (fewer at the text's
-start), exactly as the model reads during training. Used by tools/compare_versions.py, notebook
-08 and the explorer (tools/explore.py): one definition of "the model's probability of this
-character", computed by the scripts' own model classes.
+start), exactly as the model reads during training. Used by the comparison's measures
+(tools/measures.py), notebook 08 and the explorer (tools/explore.py): one definition of "the
+model's probability of this character", computed by the scripts' own model classes.
 """
 
 import contextlib
 
 import torch
 from torch.nn import functional as F
+from torch.overrides import TorchFunctionMode
 
 # What a character is, in a ci: the first of these that applies.
 KINDS = ("mark or line end", "tune name", "clause opening", "repeated", "other")
@@ -21,7 +22,8 @@ KINDS = ("mark or line end", "tune name", "clause opening", "repeated", "other")
 
 @torch.no_grad()
 def next_logprobs(model, ids, chunk=256):
-    """log p(. | the up to block_size ids before position i) for i = 1 .. N - 1: (N - 1, V), on the CPU."""
+    """log p(. | the up to block_size ids before position i) for i = 1 .. N - 1: (N - 1, V), on
+    the CPU."""
     model.eval()
     device = next(model.parameters()).device
     ids = torch.as_tensor(ids, device=device)  # (N,)
@@ -29,10 +31,12 @@ def next_logprobs(model, ids, chunk=256):
     logits, _ = model(ids[None, :T])  # (1, t, V): the first T, one window, each position predicting
     rows = [F.log_softmax(logits[0, :-1].float(), dim=-1).cpu()]  # (t - 1, V)
     if len(ids) > T:
-        windows = ids.unfold(0, T, 1)[:-1]  # (N - T, T): the T ids before each id from position T on
+        # (N - T, T): the T ids before each id from position T on
+        windows = ids.unfold(0, T, 1)[:-1]
         with last_position_only(model):
             for start in range(0, len(windows), chunk):
-                logits, _ = model(windows[start:start + chunk])  # (c, 1, V): each window's last position
+                # (c, 1, V): each window's last position
+                logits, _ = model(windows[start:start + chunk])
                 rows.append(F.log_softmax(logits[:, -1].float(), dim=-1).cpu())  # (c, V)
     return torch.cat(rows)
 
@@ -65,8 +69,9 @@ def attention_weights(model, ids):
     """The attention weights of every head as the model reads ids[:block_size]:
     {(layer, head): (t, t) tensor}, row i the weights position i gives positions 0 .. i. Empty for
     v1, which has no attention. Each attention module's input is caught on its way in (a forward
-    hook, PyTorch's way of watching a module) and given again to the module with
-    return_weights=True, the flag every version's attention has."""
+    pre-hook, PyTorch's way of watching a module); the module is then given it again, and its
+    one softmax, the weights, is recorded as it runs (SoftmaxRecorder). The weights are the
+    module's own: the tools compute no attention of their own."""
     model.eval()
     device = next(model.parameters()).device
     inputs = {}  # attention module -> (1, t, C): what it read
@@ -74,7 +79,7 @@ def attention_weights(model, ids):
     def catch_input(module, args):
         inputs[module] = args[0]
 
-    attention = {name: module for name, module in model.named_modules() if has_weights(module)}
+    attention = {name: module for name, module in model.named_modules() if is_attention(module)}
     handles = [module.register_forward_pre_hook(catch_input) for module in attention.values()]
     try:
         model(torch.as_tensor(ids[:model.block_size], device=device)[None])
@@ -83,18 +88,45 @@ def attention_weights(model, ids):
             handle.remove()
     weights = {}
     for name, module in attention.items():
-        _, wei = module(inputs[module], return_weights=True)  # (1, t, t)
+        _, wei = output_and_weights(module, inputs[module])  # (1, t, t)
         weights[layer_and_head(name)] = wei[0].float().cpu()
     return weights
 
 
-def has_weights(module):
-    """An attention module that can return its weights: v2's SelfAttention, every later Head."""
+def output_and_weights(attention, x):
+    """What one attention module (v2's SelfAttention, or a Head) returns for x, and the weights
+    it used: (out, wei), wei (B, T, T). The module computes one softmax, its weights, and
+    SoftmaxRecorder keeps it as the module runs: the weights are the module's own."""
+    with SoftmaxRecorder() as recorder:
+        out = attention(x)
+    wei, = recorder.results
+    return out, wei
+
+
+class SoftmaxRecorder(TorchFunctionMode):
+    """Inside `with SoftmaxRecorder() as recorder:`, the result of every F.softmax call is kept
+    in recorder.results, in order. A TorchFunctionMode sees each torch function called while it
+    is active; this one lets each run as usual and keeps what softmax returns."""
+
+    def __init__(self):
+        super().__init__()
+        self.results = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        result = func(*args, **(kwargs or {}))
+        if func is F.softmax:
+            self.results.append(result)
+        return result
+
+
+def is_attention(module):
+    """A module that computes attention weights: v2's SelfAttention, every later Head."""
     return type(module).__name__ in ("SelfAttention", "Head")
 
 
 def layer_and_head(name):
-    """(layer, head) from a module's name: blocks.2.attention.heads.1 -> (2, 1); attention -> (0, 0)."""
+    """(layer, head) from a module's name: blocks.2.attention.heads.1 -> (2, 1); attention ->
+    (0, 0)."""
     parts = name.split(".")
     layer = int(parts[parts.index("blocks") + 1]) if "blocks" in parts else 0
     head = int(parts[parts.index("heads") + 1]) if "heads" in parts else 0
