@@ -126,14 +126,18 @@ def test_bad_source_exits_2_with_one_line(tmp_path):
     assert "looked for" in result.stderr
 
 
-def run_prepare(source, out, *flags):
-    return subprocess.run(
-        [sys.executable, "-m", "data.prepare", "--source", str(source), "--out-dir", str(out), *flags],
-        capture_output=True, text=True, encoding="utf-8", cwd=ROOT, timeout=60,
-    )
+def run_prepare(capsys, source, out, *flags):
+    """prepare's command line, in this process: (exit status, stderr). The command itself, as a
+    learner runs it, is test_bad_source_exits_2_with_one_line's."""
+    try:
+        prepare.main(["--source", str(source), "--out-dir", str(out), *flags])
+        status = 0
+    except SystemExit as exit_:
+        status = exit_.code
+    return status, capsys.readouterr().err
 
 
-def test_a_source_that_keeps_no_ci_replaces_nothing(tmp_path):
+def test_a_source_that_keeps_no_ci_replaces_nothing(tmp_path, capsys):
     """The layout is right but the files are empty: the shipped corpus stays (issue 19)."""
     source, out = tmp_path / "source", tmp_path / "out"
     for path in [*(source / "songci" / name for name in CI_FILES), source / "songci" / "宋词三百首.json",
@@ -141,29 +145,29 @@ def test_a_source_that_keeps_no_ci_replaces_nothing(tmp_path):
         write_json(path, [])
     out.mkdir()
     (out / "songci.txt").write_text(EXPECTED_SONGCI, encoding="utf-8")
-    result = run_prepare(source, out)
-    assert result.returncode == 1
-    assert result.stderr.splitlines() == ["prepare.py: error: songci.txt: no ci kept from --source; nothing written"]
+    status, stderr = run_prepare(capsys, source, out)
+    assert status == 1
+    assert stderr.splitlines() == ["prepare.py: error: songci.txt: no ci kept from --source; nothing written"]
     assert (out / "songci.txt").read_text(encoding="utf-8") == EXPECTED_SONGCI
     assert sorted(p.name for p in out.iterdir()) == ["songci.txt"]
 
 
-def test_a_corpus_is_not_replaced_by_one_with_far_fewer_ci_without_force(tmp_path):
+def test_a_corpus_is_not_replaced_by_one_with_far_fewer_ci_without_force(tmp_path, capsys):
     source, out = tmp_path / "source", tmp_path / "out"
     make_fixture(source, "songci", "wudaishici")
     out.mkdir()
     bigger = "\n\n".join(f"调\n第{i}首。" for i in range(11)) + "\n"  # 11 ci; the fixture keeps 5
     (out / "songci.txt").write_text(bigger, encoding="utf-8")
 
-    refused = run_prepare(source, out)
-    assert refused.returncode == 1
-    assert len(refused.stderr.splitlines()) == 1
-    assert "holds 11 ci and would be replaced by 5" in refused.stderr and "--force" in refused.stderr
+    status, stderr = run_prepare(capsys, source, out)
+    assert status == 1
+    assert len(stderr.splitlines()) == 1
+    assert "holds 11 ci and would be replaced by 5" in stderr and "--force" in stderr
     assert (out / "songci.txt").read_text(encoding="utf-8") == bigger
     assert not (out / "songci300.txt").exists()  # a refusal writes neither file
 
-    forced = run_prepare(source, out, "--force")
-    assert forced.returncode == 0, forced.stderr
+    status, stderr = run_prepare(capsys, source, out, "--force")
+    assert status == 0, stderr
     assert (out / "songci.txt").read_text(encoding="utf-8") == EXPECTED_SONGCI
     assert sorted(p.name for p in out.iterdir()) == ["songci.txt", "songci300.txt"]  # no temporary files
 
@@ -173,12 +177,12 @@ def test_a_corpus_is_not_replaced_by_one_with_far_fewer_ci_without_force(tmp_pat
     (b'{"rhythmic": "x"}', "is not a chinese-poetry list of ci"),
     (b"\xff\xfe[]", "is not UTF-8"),
 ])
-def test_a_damaged_source_file_is_one_line(tmp_path, content, message):
+def test_a_damaged_source_file_is_one_line(tmp_path, capsys, content, message):
     source = tmp_path / "source"
     make_fixture(source, "songci", "wudaishici")
     (source / "songci" / "ci.song.200.json").write_bytes(content)
-    result = run_prepare(source, tmp_path / "out")
-    assert result.returncode == 2
-    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
-    assert "ci.song.200.json" in result.stderr and message in result.stderr
+    status, stderr = run_prepare(capsys, source, tmp_path / "out")
+    assert status == 2
+    assert len(stderr.splitlines()) == 1 and "Traceback" not in stderr
+    assert "ci.song.200.json" in stderr and message in stderr
     assert not (tmp_path / "out").exists()

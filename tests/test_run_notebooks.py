@@ -8,6 +8,7 @@ import nbformat
 import pytest
 
 from conftest import ROOT
+from tools import run_notebooks
 
 NOTEBOOK = ROOT / "notebooks" / "01_bigram.ipynb"
 
@@ -20,17 +21,27 @@ def run_tool(*args, quick=False):
                           text=True, encoding="utf-8", env=env, cwd=ROOT, timeout=120)
 
 
+def run_in_process(capsys, monkeypatch, *args, quick=False):
+    """The tool's command line in this process: (exit status, stderr). As a command, it is
+    test_a_notebook_is_written_whole_and_a_failing_one_not_at_all's."""
+    monkeypatch.delenv("BABYGPT_QUICK", raising=False)
+    if quick:
+        monkeypatch.setenv("BABYGPT_QUICK", "1")
+    status = run_notebooks.main([str(arg) for arg in args])
+    return status, capsys.readouterr().err
+
+
 def assert_one_line(stderr, *phrases):
     assert "Traceback" not in stderr and len(stderr.splitlines()) == 1, stderr
     for phrase in phrases:
         assert phrase in stderr, stderr
 
 
-def test_quick_mode_refuses_to_write_over_the_committed_notebooks():
+def test_quick_mode_refuses_to_write_over_the_committed_notebooks(capsys, monkeypatch):
     before = NOTEBOOK.read_bytes()
-    result = run_tool(NOTEBOOK, quick=True)
-    assert result.returncode == 2
-    assert_one_line(result.stderr, "BABYGPT_QUICK=1", "committed full-run", "--out-dir")
+    status, stderr = run_in_process(capsys, monkeypatch, NOTEBOOK, quick=True)
+    assert status == 2
+    assert_one_line(stderr, "BABYGPT_QUICK=1", "committed full-run", "--out-dir")
     assert NOTEBOOK.read_bytes() == before
 
 
@@ -39,10 +50,10 @@ def test_quick_mode_refuses_to_write_over_the_committed_notebooks():
     (lambda tmp: (tmp / "broken.ipynb").write_text('{"cells": [', encoding="utf-8") and tmp / "broken.ipynb",
      "is not a notebook"),
 ])
-def test_a_missing_or_broken_notebook_is_one_line_before_anything_runs(tmp_path, make, message):
-    result = run_tool(NOTEBOOK, make(tmp_path), "--out-dir", tmp_path / "out")
-    assert result.returncode == 2
-    assert_one_line(result.stderr, message)
+def test_a_missing_or_broken_notebook_is_one_line_before_anything_runs(tmp_path, capsys, monkeypatch, make, message):
+    status, stderr = run_in_process(capsys, monkeypatch, NOTEBOOK, make(tmp_path), "--out-dir", tmp_path / "out")
+    assert status == 2
+    assert_one_line(stderr, message)
     assert not (tmp_path / "out").exists()  # 01 was not run either
 
 
