@@ -85,10 +85,11 @@ def flag(name):
 
 
 def resolve_out_dir(config, version):
-    """--out-dir, or runs/<the script's name> beside the scripts."""
+    """--out-dir, or runs/<the script's name> beside the scripts (runs/<version> for a version of
+    your own that is not in SCRIPTS)."""
     if config.out_dir:
         return Path(config.out_dir).expanduser()
-    return HERE / "runs" / SCRIPTS[version]
+    return HERE / "runs" / SCRIPTS.get(version, version)
 
 
 # ---- Checking the settings, the paths, the corpus and the device
