@@ -50,7 +50,8 @@ def test_step_time_is_the_median_of_the_stretches_after_the_first():
 
 
 def test_timed_ms_is_the_median_time_of_a_call():
-    assert 9 < bench_train.timed_ms(lambda: time.sleep(0.01), seconds=0.2) < 15
+    # A sleep of 10 ms takes at least 10 ms; how much longer depends on the machine's load.
+    assert 9.9 < bench_train.timed_ms(lambda: time.sleep(0.01), seconds=0.2) < 1000  # ms, not s
 
 
 def test_a_missing_corpus_is_one_line_before_anything_is_measured(monkeypatch, capsys):

@@ -21,6 +21,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+import plumbing
 from conftest import ROOT, SMALL_CORPUS
 from tools import checkpoints, corpus, explore, poetry_form, scoring
 from tools.versions import BY_VERSION
@@ -186,12 +187,8 @@ class Visit:
         assert self.requests and all(url.startswith(self.server.url) for url in self.requests)
 
     def screenshot(self, name):
-        if SCREENSHOTS:  # into a temporary file, then renamed: never a half-written PNG
-            path = Path(SCREENSHOTS) / name
-            data = self.page.screenshot(full_page=True)
-            tmp = path.with_name(f".{name}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
+        if SCREENSHOTS:  # plumbing's atomic write: never a half-written PNG
+            plumbing.write_file(Path(SCREENSHOTS) / name, self.page.screenshot(full_page=True))
 
 
 @pytest.fixture

@@ -1,9 +1,5 @@
 """python -m tools.run_notebooks: quick outputs never replace the committed ones; failures are one line."""
 
-import os
-import subprocess
-import sys
-
 import nbformat
 import pytest
 
@@ -13,17 +9,9 @@ from tools import run_notebooks
 NOTEBOOK = ROOT / "notebooks" / "01_bigram.ipynb"
 
 
-def run_tool(*args, quick=False):
-    env = {k: v for k, v in os.environ.items() if k != "BABYGPT_QUICK"}
-    if quick:
-        env["BABYGPT_QUICK"] = "1"
-    return subprocess.run([sys.executable, "-m", "tools.run_notebooks", *map(str, args)], capture_output=True,
-                          text=True, encoding="utf-8", env=env, cwd=ROOT, timeout=120)
-
-
 def run_in_process(capsys, monkeypatch, *args, quick=False):
-    """The tool's command line in this process: (exit status, stderr). As a command, it is
-    test_a_notebook_is_written_whole_and_a_failing_one_not_at_all's."""
+    """The tool's command line in this process (its notebooks run in kernels of their own):
+    (exit status, stderr)."""
     monkeypatch.delenv("BABYGPT_QUICK", raising=False)
     if quick:
         monkeypatch.setenv("BABYGPT_QUICK", "1")
@@ -57,14 +45,14 @@ def test_a_missing_or_broken_notebook_is_one_line_before_anything_runs(tmp_path,
     assert not (tmp_path / "out").exists()  # 01 was not run either
 
 
-def test_a_notebook_is_written_whole_and_a_failing_one_not_at_all(tmp_path):
+def test_a_notebook_is_written_whole_and_a_failing_one_not_at_all(tmp_path, capsys, monkeypatch):
     good, bad = tmp_path / "good.ipynb", tmp_path / "bad.ipynb"
     for path, code in ((good, "print('ran')"), (bad, "1 / 0")):
         nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), path)
     bad_before = bad.read_bytes()
-    result = run_tool(good, bad, "--out-dir", tmp_path / "out", quick=True)
-    assert result.returncode == 1
-    assert_one_line(result.stderr, "bad.ipynb: a cell failed (ZeroDivisionError: division by zero)", "unchanged")
+    status, stderr = run_in_process(capsys, monkeypatch, good, bad, "--out-dir", tmp_path / "out", quick=True)
+    assert status == 1
+    assert_one_line(stderr, "bad.ipynb: a cell failed (ZeroDivisionError: division by zero)", "unchanged")
     assert nbformat.read(tmp_path / "out" / "good.ipynb", as_version=4).cells[0].outputs[0]["text"] == "ran\n"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.ipynb"]  # nothing of bad, no temp file
     assert bad.read_bytes() == bad_before
