@@ -195,7 +195,7 @@ def read_corpus(config):
         text = raw.decode("utf-8")
     except OSError as err:  # missing, not readable
         raise BabyGPTError(f"cannot read the corpus --data {path}: {err.strerror} (the corpus "
-                           "comes with the project; data/prepare.py rebuilds it)") from None
+                           "comes with the project; python -m data.prepare rebuilds it)") from None
     except MemoryError:
         raise BabyGPTError(f"the corpus --data {path} ({size:,} bytes) does not fit in memory; "
                            "use a smaller corpus", status=1) from None
