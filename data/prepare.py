@@ -14,9 +14,15 @@ It writes two plain-text files (UTF-8, "\\n" line ends, final newline), each
 replaced whole or not at all. It refuses to replace a file with one that kept
 no ci, or fewer than half as many as the file has, unless given --force.
 
-  songci.txt     全宋词 (every songci/ci.song.*.json) followed by 南唐二主词
+  songci.txt     全宋词 (every songci/ci.song.*.json) and 南唐二主词
                  (wudaishici/nantang/poetrys.json)
   songci300.txt  宋词三百首 (songci/宋词三百首.json)
+
+Each file lists its ci in one fixed random order (SHUFFLE_SEED), not in the
+collection's order. The scripts train on the first 90% of the text and
+validate on the last 10%: shuffled, those are whole ci drawn at random, like
+the ones trained on. In the collection's order they would be its end
+(anonymous birthday ci, 南唐二主词): a different kind of text.
 
 Each ci (词) becomes one block: its 词牌 (`rhythmic`) on the first line, then
 each entry of `paragraphs` on its own line. Blocks are separated by one blank
@@ -32,6 +38,7 @@ from the same input.
 import argparse
 import hashlib
 import json
+import random
 import re
 import sys
 from collections import Counter
@@ -81,6 +88,7 @@ DROP_RULES = (
 )
 
 EXAMPLES_PER_REASON = 3
+SHUFFLE_SEED = 0  # the one random order of the ci in both files: the same on every rebuild
 
 
 @dataclass
@@ -193,7 +201,8 @@ def format_ci(ci: dict) -> str:
 
 
 def build_corpus(files: list[Path]) -> Corpus:
-    """Turn JSON files into one text: kept ci, one blank line between them."""
+    """Turn JSON files into one text: the kept ci in a fixed random order, one blank line
+    between them."""
     blocks = []
     dropped = Counter()
     examples = {}
@@ -209,6 +218,7 @@ def build_corpus(files: list[Path]) -> Corpus:
                 pattern = dict(DROP_RULES)[reason]
                 bad_line = next(x for x in ci_lines(ci) if pattern.search(x))
                 shown.append(f"{path.name} {ci['rhythmic']}: {bad_line}")
+    random.Random(SHUFFLE_SEED).shuffle(blocks)  # whole ci move; each keeps its lines
     return Corpus("\n\n".join(blocks) + "\n", len(blocks), dropped, examples)
 
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -38,13 +39,12 @@ CI_FILES = {
 NANTANG = [ci("南唐", "七七。")]
 SONGCI300 = [ci("三百", "八八。"), ci("缺字", "□。")]
 
-EXPECTED_SONGCI = (
-    "甲调\n一一。\n二二。\n\n"
-    "乙调\n四四。\n五五。\n\n"
-    "丙调・别名\n三三。\n\n"
-    "丁调\n六六。\n\n"
-    "南唐\n七七。\n"
-)
+# The kept ci in the collection's order; the file lists them in SHUFFLE_SEED's random order.
+COLLECTION_ORDER = ["甲调\n一一。\n二二。", "乙调\n四四。\n五五。", "丙调・别名\n三三。",
+                    "丁调\n六六。", "南唐\n七七。"]
+SHUFFLED = list(COLLECTION_ORDER)
+random.Random(prepare.SHUFFLE_SEED).shuffle(SHUFFLED)
+EXPECTED_SONGCI = "\n\n".join(SHUFFLED) + "\n"
 EXPECTED_SONGCI300 = "三百\n八八。\n"
 
 
@@ -78,6 +78,7 @@ def test_builds_exact_text(tmp_path, capsys, subdir, songci_dir, wudai_dir):
 
     assert (out / "songci.txt").read_bytes() == EXPECTED_SONGCI.encode("utf-8")
     assert (out / "songci300.txt").read_bytes() == EXPECTED_SONGCI300.encode("utf-8")
+    assert SHUFFLED != COLLECTION_ORDER  # the order really is shuffled
     printed = capsys.readouterr().out
     assert "songci.txt: kept 5 ci, dropped 3" in printed
     assert "songci300.txt: kept 1 ci, dropped 1" in printed
