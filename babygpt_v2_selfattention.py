@@ -1,17 +1,18 @@
 """BabyGPT v2: causal self-attention.
 
-The one concept this version adds to v1: each position looks back. Its output is a
-softmax-weighted average of its own embedding and the embeddings of every position before it;
-future positions are masked out with a lower-triangular matrix, because when writing a poem the
-next character is not yet known. The weights (affinities) come straight from the embeddings,
-x . x^T / sqrt(C), with nothing of their own to learn. But a vector's dot product with itself is
-usually the largest, so this attention collapses onto the diagonal: each character attends
-mostly to itself (notebook 02 shows it). That is why v3 learns a query and a key.
+One concept, with what it needs: this version adds to v1 that each position looks back. Its
+output is a softmax-weighted average of its own embedding and the embeddings of every position
+before it; future positions are masked out with a lower-triangular matrix, because when writing
+a poem the next character is not yet known. The weights (affinities) come straight from the
+embeddings, x . x^T / sqrt(C), with nothing of their own to learn. But a vector's dot product
+with itself is usually the largest, so this attention collapses onto the diagonal: each
+character attends mostly to itself (notebook 02 shows it). That is why v3 learns a query and a
+key.
 
-v2 also brings a second, smaller addition, which attention needs: position embeddings, added to
-the token embeddings so that the model knows where each character sits. (v1 needs none: it sees
-one character at a time. Without them, attention's weighted average would be the same for any
-order of the earlier characters.)
+What attention needs, and v2 brings with it: position embeddings, added to the token embeddings
+so that the model knows where each character sits. (v1 needs none: it sees one character at a
+time. Without them, attention's weighted average would be the same for any order of the earlier
+characters.)
 
 Run it:
     python babygpt_v2_selfattention.py            # train on data/songci.txt, then write ci
@@ -154,14 +155,18 @@ def get_batch(data, batch_size, block_size, generator=None):
     return data[idx], data[idx + 1]  # inputs (B, T) and targets (B, T): the next characters
 
 
+EVAL_SEED = 0  # picks the evaluation's windows; independent of --seed, which picks the model's
+
+
 @torch.no_grad()
 def estimate_loss(model, splits, config):
     """The mean loss over eval_iters batches of each split. The batches come from a generator
-    seeded the same way at every evaluation: two evaluations differ only because the model did."""
+    with a seed of its own, EVAL_SEED: every evaluation of every version, at every --seed, scores
+    the same held-out characters, so two losses differ only because the models do."""
     model.eval()
     out = {}
     for name, data in splits.items():
-        generator = torch.Generator(device=data.device).manual_seed(config.seed)
+        generator = torch.Generator(device=data.device).manual_seed(EVAL_SEED)
         losses = torch.zeros(config.eval_iters, device=data.device)
         for k in range(config.eval_iters):
             xb, yb = get_batch(data, config.batch_size, config.block_size, generator)
@@ -188,6 +193,8 @@ def train(config):
     text = plumbing.read_corpus(config)  # the corpus: all its ci in one string, checked
     tokenizer = Tokenizer(text)
     data = torch.tensor(tokenizer.encode(text), dtype=torch.long)  # (N,): every character's id
+    # The corpus lists its ci in a random order (data/prepare.py), so the last 10% are whole ci
+    # like the others, never trained on: the loss there measures generalisation.
     n = int(0.9 * len(data))  # the first 90% to train on, the last 10% to check generalisation
     device = choose_device(config.device)
     splits = {"train": data[:n].to(device), "val": data[n:].to(device)}  # batches are cut there

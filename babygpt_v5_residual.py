@@ -1,13 +1,14 @@
 """BabyGPT v5: the residual connection.
 
-The one concept this version adds to v4: x = x + attention(x) instead of x = attention(x).
-In v4 the current character reached the output only through attention, so the trained heads
-spent most of their weight on the character itself. With a residual path the embedding of the
-character (and of its position) goes straight to the output, and attention adds to it what the
-earlier characters contribute: the heads are free to look elsewhere. The gradient, too, gets a
-path that skips the attention.
+One concept, with what it needs: this version adds to v4 x = x + attention(x) in place of
+x = attention(x), and the output projection W_O that it needs (below). In v4 the current
+character reached the output only through attention, so the trained heads spent most of their
+weight on the character itself. With a residual path the embedding of the character (and of its
+position) goes straight to the output, and attention adds to it what the earlier characters
+contribute: the heads are free to look elsewhere. The gradient, too, gets a path that skips the
+attention (notebook 05 measures it, layer by layer, in a deep stack with and without it).
 
-The attention output projection (W_O, `proj`) arrives here, with the residual: what attention
+W_O (`proj`), the attention's output projection, arrives with the residual: what attention
 adds is no longer the whole signal but a change written into the embedding's channels, and the
 concatenated heads need one learned map to say how each head's output lands in those channels.
 The rest is v4's model: token + position embeddings -> multi-head attention -> logits.
@@ -178,14 +179,18 @@ def get_batch(data, batch_size, block_size, generator=None):
     return data[idx], data[idx + 1]  # inputs (B, T) and targets (B, T): the next characters
 
 
+EVAL_SEED = 0  # picks the evaluation's windows; independent of --seed, which picks the model's
+
+
 @torch.no_grad()
 def estimate_loss(model, splits, config):
     """The mean loss over eval_iters batches of each split. The batches come from a generator
-    seeded the same way at every evaluation: two evaluations differ only because the model did."""
+    with a seed of its own, EVAL_SEED: every evaluation of every version, at every --seed, scores
+    the same held-out characters, so two losses differ only because the models do."""
     model.eval()
     out = {}
     for name, data in splits.items():
-        generator = torch.Generator(device=data.device).manual_seed(config.seed)
+        generator = torch.Generator(device=data.device).manual_seed(EVAL_SEED)
         losses = torch.zeros(config.eval_iters, device=data.device)
         for k in range(config.eval_iters):
             xb, yb = get_batch(data, config.batch_size, config.block_size, generator)
@@ -212,6 +217,8 @@ def train(config):
     text = plumbing.read_corpus(config)  # the corpus: all its ci in one string, checked
     tokenizer = Tokenizer(text)
     data = torch.tensor(tokenizer.encode(text), dtype=torch.long)  # (N,): every character's id
+    # The corpus lists its ci in a random order (data/prepare.py), so the last 10% are whole ci
+    # like the others, never trained on: the loss there measures generalisation.
     n = int(0.9 * len(data))  # the first 90% to train on, the last 10% to check generalisation
     device = choose_device(config.device)
     splits = {"train": data[:n].to(device), "val": data[n:].to(device)}  # batches are cut there
