@@ -16,6 +16,14 @@ from tools.versions import BY_VERSION
 VOCAB = 5985  # characters of data/songci.txt: the output layer's width
 
 
+class Schematic(Figure):
+    """A Figure that a notebook shows: Jupyter draws what a cell displays through its _repr_png_,
+    and a Figure made without pyplot has no other way to become a picture there."""
+
+    def _repr_png_(self):
+        return plumbing.png_bytes(self)
+
+
 def box(ax, x, y, text, width=2.6, height=0.7, colour="#dbe9f6"):
     """A rounded box centred at (x, y) holding text."""
     ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
@@ -26,9 +34,13 @@ def box(ax, x, y, text, width=2.6, height=0.7, colour="#dbe9f6"):
 def arrow(ax, start, end, label=""):
     """An arrow from start to end, with the shape that travels along it."""
     ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "color": "0.3"})
-    if label:
-        ax.text((start[0] + end[0]) / 2 + 0.08, (start[1] + end[1]) / 2, label, fontsize=7.5,
-                color="0.25", va="center")
+    if not label:
+        return
+    middle = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
+    if abs(end[1] - start[1]) > abs(end[0] - start[0]):  # mostly vertical: the label to its right
+        ax.text(middle[0] + 0.08, middle[1], label, fontsize=7.5, color="0.25", va="center")
+    else:  # mostly horizontal: the label under it, clear of the line
+        ax.text(middle[0], middle[1] - 0.12, label, fontsize=7.5, color="0.25", ha="center", va="top")
 
 
 def multihead_attention(config, vocab_size=VOCAB):
@@ -36,7 +48,7 @@ def multihead_attention(config, vocab_size=VOCAB):
     use_cjk_font()
     B, T, C, n = config.batch_size, config.block_size, config.n_embd, config.n_head
     hs = C // n
-    fig = Figure(figsize=(10, 5.2), layout="constrained")
+    fig = Schematic(figsize=(10, 5.2), layout="constrained")
     ax = fig.add_subplot()
     ax.set(xlim=(0, 12), ylim=(-0.2, n + 1.4))
     ax.axis("off")
@@ -64,7 +76,7 @@ def transformer_block(config, vocab_size=VOCAB):
     use_cjk_font()
     B, T, C, n = config.batch_size, config.block_size, config.n_embd, config.n_head
     shape = f"({B}, {T}, {C})"
-    fig = Figure(figsize=(7.5, 7.2), layout="constrained")
+    fig = Schematic(figsize=(7.5, 7.2), layout="constrained")
     ax = fig.add_subplot()
     ax.set(xlim=(0, 10), ylim=(0, 11))
     ax.axis("off")
@@ -88,7 +100,9 @@ def transformer_block(config, vocab_size=VOCAB):
     arrow(ax, (stream, 9.85), (stream, 7.3), f"x {shape}")
     arrow(ax, (stream, 6.7), (stream, 3.9), "x + attention(ln1(x))")
     arrow(ax, (stream, 3.3), (stream, 1.75))
-    ax.text(stream + 0.08, 2.25, "x + feed_forward(ln2(x))", fontsize=7.5, color="0.25",
+    # Inside the Block's border (its bottom edge is at y = 2.5): the Block's output, before it
+    # leaves for the next Block or the final LayerNorm.
+    ax.text(stream + 0.08, 2.9, "x + feed_forward(ln2(x))", fontsize=7.5, color="0.25",
             va="center")
     box(ax, stream, 1.4, "final LayerNorm, lm_head", colour="#eeeeee")
     ax.text(stream, 0.55, f"logits ({B}, {T}, {vocab_size:,})", ha="center", fontsize=8.5)
