@@ -7,10 +7,15 @@ Each result is one version's, as tools/compare_versions.py's train_all returns i
 seed's run (curves, samples) and every seed's measures (tools/measures.py).
 """
 
+import datetime
 import json
 import math
+import os
+import platform
 import statistics
 from pathlib import Path
+
+import torch
 
 from matplotlib.figure import Figure
 
@@ -78,19 +83,34 @@ def table_markdown(results):
     return "\n".join(lines)
 
 
+def paired_steps(results):
+    """Each step of the ladder judged pair by pair: at each seed, the new version's val loss
+    minus the old one's (both trained from that seed, both scored on the same held-out
+    windows). Returns one dict per step: the differences, their mean and standard deviation,
+    and how many seeds point the other way from the mean."""
+    steps = []
+    for old, new in zip(results, results[1:]):
+        before = {s["seed"]: s["val_loss"] for s in old["seeds"]}
+        differences = [s["val_loss"] - before[s["seed"]] for s in new["seeds"]
+                       if s["seed"] in before]
+        mean = statistics.mean(differences)
+        steps.append({"step": f"{old['version']} → {new['version']}",
+                      "differences": differences, "mean": mean,
+                      "sd": statistics.stdev(differences) if len(differences) > 1 else math.nan,
+                      "against": sum(1 for d in differences if d * mean <= 0)})
+    return steps
+
+
 def steps_markdown(results):
-    """Each step of the ladder: the change in mean val loss, and whether it stands clear of the
-    seeds' noise (every seed of the new version below, or above, every seed of the old)."""
+    """The paired steps as a table: mean ± sd of the per-seed differences, and each seed's."""
     if len(results[0]["seeds"]) < 2:
         return "One seed: no spread to judge the steps against (use --seeds 3)."
-    lines = ["| step | val loss change | clear of the seeds' spread? |", "| --- | ---: | --- |"]
-    for old, new in zip(results, results[1:]):
-        before = [s["val_loss"] for s in old["seeds"]]
-        after = [s["val_loss"] for s in new["seeds"]]
-        change = statistics.mean(after) - statistics.mean(before)
-        clear = max(after) < min(before) or min(after) > max(before)
-        lines.append(f"| {old['version']} → {new['version']} | {change:+.4f} | "
-                     f"{'yes' if clear else 'no: the seeds overlap'} |")
+    lines = ["| step | val loss change, paired by seed (mean ± sd) | seeds pointing the other way "
+             "| each seed's change |", "| --- | ---: | ---: | --- |"]
+    for step in paired_steps(results):
+        each = ", ".join(f"{d:+.4f}" for d in step["differences"])
+        lines.append(f"| {step['step']} | {step['mean']:+.4f} ± {step['sd']:.4f} | "
+                     f"{step['against']} of {len(step['differences'])} | {each} |")
     return "\n".join(lines)
 
 
@@ -135,6 +155,22 @@ def samples_markdown(results):
     return "\n\n".join(parts)
 
 
+def machine():
+    """Where the numbers were measured: the CPU's name, its cores, torch and its threads, the day."""
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():  # Linux names the CPU here; platform.processor() often does not
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+        names = [line.split(":", 1)[1].strip() for line in text.splitlines()
+                 if line.startswith("model name")]
+        cpu = (names[0] if names else cpu) + (" with AVX-512" if " avx512f" in text
+                                              else " without AVX-512")
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+            "date": datetime.date.today().isoformat()}
+
+
 def budget_line(settings):
     keys = ("data", "max_iters", "batch_size", "block_size", "learning_rate", "n_embd", "seed")
     return ", ".join(f"{k} {settings[k]}" for k in keys)
@@ -164,7 +200,8 @@ def write_report(results, settings, out_root):
     )
     plumbing.write_text(md, report)
     numbers = {"settings": {k: v for k, v in settings.items() if k != "prompt"},
-               "floors": results[0]["floors"],
+               "machine": machine(), "floors": results[0]["floors"],
+               "parameters": {r["version"]: r["parameters"] for r in results},
                "versions": {r["version"]: r["seeds"] for r in results}}
     plumbing.write_text(js, json.dumps(numbers, ensure_ascii=False, indent=1) + "\n")
     return png, md

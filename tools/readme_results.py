@@ -1,0 +1,151 @@
+"""The READMEs' results tables, written from one committed results file, never by hand.
+
+    python -m tools.readme_results --from runs/notebooks/08_compare_versions/compare.json
+        # copy a comparison's numbers to docs/results.json, then rewrite both READMEs' tables
+    python -m tools.readme_results            # rewrite the tables from docs/results.json
+    python -m tools.readme_results --check    # exit 1 if a README's table disagrees with it
+
+The tables sit between the lines RESULTS_BEGIN and RESULTS_END of README.md and README.zh-CN.md;
+everything else in the READMEs is left as it is. docs/results.json is the compare.json that
+`python -m tools.compare_versions --seeds 3` or notebook 08's full run writes (tools/report.py).
+tests/test_readme_results.py fails when a README and the results file disagree.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import plumbing
+from tools import report
+
+RESULTS = plumbing.HERE / "docs" / "results.json"
+READMES = {"en": plumbing.HERE / "README.md", "zh": plumbing.HERE / "README.zh-CN.md"}
+RESULTS_BEGIN = "<!-- results:begin -->"  # the table below is written by this tool
+RESULTS_END = "<!-- results:end -->"
+
+WORDS = {
+    "en": {
+        "head": ("script", "parameters", "val loss", "change from the version before, paired by "
+                 "seed", "clause-length distance", "form score"),
+        "other_way": "{k} of {n} seeds the other way",
+        "corpus": "real unseen ci (the validation split, no model)",
+        "form_floor": "{score:.2f} (its {ci} ci of the {tunes} tunes)",
+        "measured": (
+            "Measured by the comparison as notebook 08 runs it (tools/compare_versions.py) with each "
+            "script's defaults ({budget}), at seeds {seeds}, on {cpu} ({cores} cores; torch "
+            "{torch}, torch threads: {threads}), {date}. Val "
+            "loss: mean ± standard deviation over the seeds, every run scored on the same "
+            "held-out windows. The change: at each seed, this version's val loss minus the one "
+            "before's, as mean ± standard deviation, and how many seeds point the other way. "
+            "Lower is better in the first three columns of figures, higher in form score. Speed is "
+            "not in this table: a benchmark measures it (docs/performance.md)."),
+    },
+    "zh": {
+        "head": ("脚本", "参数量", "验证损失", "与上一版本之差（同种子配对）", "句长距离", "格式分"),
+        "other_way": "{n} 个种子中 {k} 个方向相反",
+        "corpus": "真实的未见过的词（验证集，没有模型）",
+        "form_floor": "{score:.2f}（{tunes} 个词牌下的 {ci} 首词）",
+        "measured": (
+            "由笔记本 08 所运行的对比（tools/compare_versions.py）测得：每个脚本的默认设置（{budget}），"
+            "种子 {seeds}，机器为 {cpu}（{cores} 核；torch {torch}，torch 线程数：{threads}），{date}。验证损失：各种子的"
+            "均值 ± 标准差，所有运行都在同一组固定的验证窗口上评估。差值：同一种子下本版本"
+            "减上一版本的验证损失，给出均值 ± 标准差，以及有几个种子方向相反。前三列数字"
+            "越低越好，格式分越高越好。速度不在此表中："
+            "由基准测试衡量（docs/performance.md）。"),
+    },
+}
+
+
+def render(results, language):
+    """The text between the markers: the table and the line that says how it was measured."""
+    words = WORDS[language]
+    versions = results["versions"]
+    steps = {step["step"].split(" → ")[1]: step for step in report.paired_steps(
+        [{"version": v, "seeds": seeds} for v, seeds in versions.items()])}
+    lines = ["| " + " | ".join(words["head"]) + " |",
+             "| --- | " + " | ".join("---:" for _ in words["head"][1:]) + " |"]
+    for version, seeds in versions.items():
+        if version in steps:
+            step = steps[version]
+            change = (f"{step['mean']:+.4f} ± {step['sd']:.4f} ("
+                      + words["other_way"].format(k=step["against"], n=len(step["differences"]))
+                      + ")")
+        else:
+            change = "—"  # the first version: nothing before it
+        lines.append(
+            f"| `{plumbing.SCRIPTS[version]}.py` | {results['parameters'][version]:,} | "
+            f"{report.spread([s['val_loss'] for s in seeds], '.4f')} | {change} | "
+            f"{report.spread([s['clause_distance'] for s in seeds], '.3f')} | "
+            f"{report.spread([s['form_score'] for s in seeds], '.2f')} |")
+    floors = results["floors"]
+    low, high = floors["clause_distance_90"]
+    form = (words["form_floor"].format(score=floors["form_score"], ci=floors["ci"],
+                                       tunes=report.TUNES) if floors["ci"] else "")
+    lines.append(f"| {words['corpus']} | | | | {floors['clause_distance']:.3f} "
+                 f"({low:.3f}–{high:.3f}) | {form} |")
+    machine = results["machine"]
+    seeds = ", ".join(str(s["seed"]) for s in next(iter(versions.values())))
+    lines += ["", words["measured"].format(
+        budget=report.budget_line(results["settings"]), seeds=seeds, **machine)]
+    return "\n".join(lines)
+
+
+def with_results(text, block, name):
+    """text with the part between the markers replaced by block."""
+    plumbing.require(text.count(RESULTS_BEGIN) == 1 and text.count(RESULTS_END) == 1,
+                     f"{name} needs one line {RESULTS_BEGIN!r} and one {RESULTS_END!r}")
+    head, rest = text.split(RESULTS_BEGIN)
+    _, tail = rest.split(RESULTS_END)
+    return f"{head}{RESULTS_BEGIN}\n{block}\n{RESULTS_END}{tail}"
+
+
+def read_results(path=RESULTS):
+    try:
+        results = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise plumbing.BabyGPTError(f"cannot read the results file {path}: {err}") from None
+    plumbing.require(isinstance(results, dict) and {"settings", "machine", "floors", "parameters",
+                                                    "versions"} <= results.keys(),
+                     f"{path} is not a comparison's compare.json (tools/report.py)")
+    return results
+
+
+def stale_readmes(results, readmes=READMES):
+    """The READMEs whose table is not the one the results file gives."""
+    return [path for language, path in readmes.items()
+            if (text := path.read_text(encoding="utf-8"))
+            != with_results(text, render(results, language), path.name)]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--from", dest="source", metavar="COMPARE_JSON",
+                        help=f"a comparison's compare.json: copied to {RESULTS.relative_to(plumbing.HERE)} first")
+    parser.add_argument("--check", action="store_true",
+                        help="change nothing; exit 1 if a README disagrees with the results file")
+    args = parser.parse_args(argv)
+    try:
+        if args.source:
+            results = read_results(args.source)
+            plumbing.write_text(RESULTS, json.dumps(results, ensure_ascii=False, indent=1) + "\n")
+            print(f"copied {args.source} to {RESULTS}")
+        results = read_results()
+        if args.check:
+            stale = stale_readmes(results)
+            for path in stale:
+                print(f"{path.name}: its results table is not the one {RESULTS.name} gives; "
+                      "run python -m tools.readme_results", file=sys.stderr)
+            return 1 if stale else 0
+        for language, path in READMES.items():
+            text = path.read_text(encoding="utf-8")
+            plumbing.write_text(path, with_results(text, render(results, language), path.name))
+            print(f"wrote the results table of {path.name}")
+    except plumbing.BabyGPTError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.status
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
