@@ -28,6 +28,7 @@ def test_compare_writes_figure_table_samples_and_each_seed(tiny_comparison):
     assert status == 0
     assert "| version | concept | parameters |" in out and "| v7 | transformer |" in out
     assert "clause-length distance |" in out and "form score |" in out and " ± " in out
+    assert "| v6 → v7 |" in out and "seeds pointing the other way" in out  # the paired steps
     assert (folder / "compare.png").read_bytes()[:4] == b"\x89PNG"
     report = (folder / "compare.md").read_text(encoding="utf-8")
     assert "![validation loss](compare.png)" in report and "seeds 1337, 1338" in report
@@ -41,6 +42,21 @@ def test_compare_writes_figure_table_samples_and_each_seed(tiny_comparison):
         assert (folder / version / "samples.txt").read_text(encoding="utf-8").startswith("春江")
     for prompt in ("春江", "明月", "往事"):
         assert f"**{prompt}**" in report
+
+
+def test_steps_are_paired_by_seed():
+    """Each step is the new version's val loss minus the old one's at the same seed."""
+    def result(version, losses):
+        return {"version": version, "seeds": [{"seed": seed, "val_loss": loss}
+                                              for seed, loss in zip((1, 2, 3), losses)]}
+    # The seeds differ by far more than the step: only a difference at the same seed sees it.
+    old, new = result("v1", [5.0, 5.3, 5.6]), result("v2", [4.99, 5.28, 5.61])
+    (step,) = report.paired_steps([old, new])
+    assert step["step"] == "v1 → v2" and step["against"] == 1
+    assert step["differences"] == pytest.approx([-0.01, -0.02, 0.01])
+    assert step["mean"] == pytest.approx(-0.02 / 3)
+    assert "| v1 → v2 | -0.0067 ± 0.0153 | 1 of 3 | -0.0100, -0.0200, +0.0100 |" in (
+        report.steps_markdown([old, new]))
 
 
 def test_png_copy(tmp_path, monkeypatch):

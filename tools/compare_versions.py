@@ -10,12 +10,14 @@ Writes, in --out-dir (default runs/compare):
     compare.png   validation-loss curves of the seven versions, overlaid (the first seed)
     compare.md    the table (parameters, losses, wall time, tokens/s, and the poems' measures:
                   clause-length distance, form score, copy check), as mean ± standard deviation
-                  over the seeds (time and speed: the median, robust to one disturbed run); the
-                  noise floors; the loss by kind of character; the samples side by side
+                  over the seeds (time and speed: the median, robust to one disturbed run); each
+                  step's val loss change paired by seed; the noise floors; the loss by kind of
+                  character; the samples side by side
     compare.json  every number of the table, per version and seed
     v1/ ... v7/   each version's own run files (ckpt.pt, metrics.json, loss.png, samples.txt)
     seeds/<seed>/v1/ ... v7/   the same for each further seed
-and prints the table. Here: the shared settings, the training and the command line; the poems'
+and prints the table and the paired steps (python -m tools.readme_results copies compare.json
+to docs/results.json and writes the READMEs' tables from it). Here: the shared settings, the training and the command line; the poems'
 measures are tools/measures.py, the figure and the tables tools/report.py. Notebook 08 uses the
 same functions.
 """
@@ -177,7 +179,7 @@ def main(argv=None):
         print("interrupted: the versions trained so far keep their files in their run folders",
               file=sys.stderr)
         return 130
-    print("\n" + report.table_markdown(results))
+    print("\n" + report.table_markdown(results) + "\n\n" + report.steps_markdown(results))
     print(f"\nwrote {png} and {md}" + (f"; copied the figure to {png_copy}" if png_copy else ""))
     return 0
 
