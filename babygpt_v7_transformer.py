@@ -9,7 +9,7 @@ grows along the stack, and each Block therefore normalises what its attention an
 network read (pre-norm LayerNorm: every position's channels rescaled to mean 0 and variance 1,
 then a learned scale and shift), while the residual path itself stays untouched from the
 embeddings to the final LayerNorm before the logits. Notebook 07 measures both: how x grows
-through the Blocks, and what --no-layer-norm costs at the default learning rate and at twice it.
+through the Blocks, and what --no-layer-norm changes at the default learning rate and at twice it.
 This is the architecture of the lecture's gpt.py (GPT-2 normalises the same way).
 
 What's next, beyond this series: a larger context, width and depth on a GPU, dropout, and tokens
