@@ -54,6 +54,8 @@ class Config(Hyperparameters):
     out_dir: str = setting("", "for ckpt.pt, metrics.json, loss.png, samples.txt; "
                            "'': runs/<script>")
     sample_only: bool = setting(False, "skip training: load ckpt.pt from --out-dir and generate")
+    resume: bool = setting(False, "carry on training from ckpt.pt in --out-dir, exactly where it "
+                           "stopped (same settings)")
     dtype: str = setting("float32", "tf32: faster CUDA matmuls; bfloat16: autocast",
                          ["float32", "tf32", "bfloat16"])
     compile: bool = setting(False, "torch.compile the model, for CUDA or a CPU with a C++ compiler "
@@ -204,7 +206,8 @@ def choose_device(name):
 
 
 def train(config):
-    """Train a fresh BabyGPT on config.data. Returns (model, tokenizer, the evaluations)."""
+    """Train a BabyGPT on config.data (--resume: carry one on). Returns (model, tokenizer, the
+    evaluations)."""
     text = plumbing.read_corpus(config)  # the corpus: all its ci in one string, checked
     tokenizer = Tokenizer(text)
     data = torch.tensor(tokenizer.encode(text), dtype=torch.long)  # (N,): every character's id
@@ -229,9 +232,11 @@ def train(config):
     users_precision = torch.get_float32_matmul_precision()
     if config.dtype == "tf32":
         torch.set_float32_matmul_precision("high")
-    # The log prints each evaluation and saves the model, its losses and their plot in --out-dir.
-    with plumbing.TrainingLog(config, model, tokenizer, device, VERSION, CONCEPT) as log:
-        for step in tqdm(range(config.max_iters), desc=VERSION, disable=None):  # a bar in terminals
+    # The log prints each evaluation and saves the model, its losses and their plot in --out-dir,
+    # with the optimizer and the schedule: --resume loads them all back and starts at first_step.
+    with plumbing.TrainingLog(config, model, optimizer, schedule, tokenizer, device, VERSION,
+                              CONCEPT) as log:
+        for step in tqdm(range(log.first_step, config.max_iters), desc=VERSION, disable=None):
             if step % config.eval_interval == 0:
                 log.evaluation(step, estimate_loss(model, splits, config))  # print; save ckpt.pt
             xb, yb = get_batch(splits["train"], config.batch_size, config.block_size)  # 1. a batch

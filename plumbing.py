@@ -1,11 +1,13 @@
 """The plumbing of the BabyGPT scripts: you may skip this file. It changes nothing the model learns.
 
-Each script (babygpt_v1_bigram.py ... babygpt_v7_transformer.py) is one lesson: its settings, its
+Each script (babygpt_v1_bigram.py ... babygpt_v8_dropout.py) is one lesson: its settings, its
 model, train() and write_samples(). What a real run needs around them is here, written once:
 
 - setting(): a Config field with its --help text; the command line is built from the fields;
 - the checks that refuse bad settings, corpora and checkpoints in one line, before a run starts;
-- TrainingLog: what train() prints and saves at each evaluation, never over another run's files;
+- TrainingLog: what train() prints and saves at each evaluation, never over another run's files,
+  and --resume: a run carried on from its ckpt.pt exactly as if it had never stopped;
+- --preset: a script's PRESETS, a named set of defaults for its flags;
 - Ctrl-C and SIGTERM: stop after this step, save, then sample;
 - main(script): the command line, the one-line errors and the exit status (0; 2: bad input; 1: the
   run failed; 130: stopped by Ctrl-C).
@@ -13,7 +15,7 @@ model, train() and write_samples(). What a real run needs around them is here, w
 The dependency runs one way: this module never imports a script. A script hands itself to it
 (plumbing.main(script) gets the script's module: its Config, BabyGPT, Tokenizer, train and
 write_samples). The tools import it by name for the same errors, atomic writes and the list of the
-seven SCRIPTS.
+SCRIPTS.
 """
 
 import argparse
@@ -32,7 +34,7 @@ import time
 from dataclasses import asdict, field, fields
 from pathlib import Path
 
-# The seven scripts, in the course's order: each version's module, in the folder of this file.
+# The scripts, in the course's order: each version's module, in the folder of this file.
 SCRIPTS = {
     "v1": "babygpt_v1_bigram",
     "v2": "babygpt_v2_selfattention",
@@ -41,6 +43,7 @@ SCRIPTS = {
     "v5": "babygpt_v5_residual",
     "v6": "babygpt_v6_feedforward",
     "v7": "babygpt_v7_transformer",
+    "v8": "babygpt_v8_dropout",
 }
 HERE = Path(__file__).resolve().parent  # the scripts' folder: data/ and runs/ are found from it
 
@@ -56,6 +59,9 @@ from tqdm import tqdm  # noqa: E402
 
 SAMPLE_SEPARATOR = "\n" + "=" * 40 + "\n"  # between samples in samples.txt (a ci has blank lines)
 RUN_FILES = ("ckpt.pt", "metrics.json", "loss.png", "samples.txt")  # what a run writes in out_dir
+# Config fields that do not change what training computes: --resume may give them anew.
+NOT_TRAINING = {"data", "device", "compile", "prompt", "max_new_tokens", "temperature", "top_k",
+                "out_dir", "sample_only", "resume", "preset"}
 # Set by main()'s handler for Ctrl-C (SIGINT) and SIGTERM; train() reads it after every step.
 stop_requested = threading.Event()
 
@@ -246,13 +252,21 @@ class TrainingLog:
     """train()'s records: a header, then at each evaluation a line on the terminal and, in
     --out-dir, the model (ckpt.pt), every evaluation so far (metrics.json) and their plot.
     As a `with` block it holds --out-dir for this run alone: a second run there is refused, and an
-    earlier run's files are first moved to earlier/, so that no trained model is overwritten."""
+    earlier run's files are first moved to earlier/, so that no trained model is overwritten.
 
-    def __init__(self, config, model, tokenizer, device, version, concept):
+    ckpt.pt also holds what --resume needs to carry on exactly: the optimizer's moments, the
+    schedule's position, the step and the state of the random numbers that pick the batches (and
+    dropout's zeros). With --resume, entering the block loads them all back, and first_step is
+    the step to go on from; without it, first_step is 0."""
+
+    def __init__(self, config, model, optimizer, schedule, tokenizer, device, version, concept):
         self.config, self.model, self.chars = config, model, "".join(tokenizer.chars)
+        self.optimizer, self.schedule, self.device = optimizer, schedule, device
+        self.version = version
         self.out_dir = resolve_out_dir(config, version)
         self.title = f"BabyGPT {version}: {concept}"
         self.history = []
+        self.first_step = 0
         self.start = time.perf_counter()
         n_params = sum(p.numel() for p in model.parameters())
         self.about = {"version": version, "config": asdict(config), "device": device,
@@ -266,7 +280,10 @@ class TrainingLog:
         check_out_dir(self.out_dir)  # made if need be, and writable
         self.lock = lock_folder(self.out_dir)
         try:
-            move_earlier_run_aside(self.out_dir)
+            if self.config.resume:
+                self.resume()
+            else:
+                move_earlier_run_aside(self.out_dir)
         except BabyGPTError:
             self.__exit__()
             raise
@@ -275,6 +292,35 @@ class TrainingLog:
     def __exit__(self, *exception):
         if self.lock:
             self.lock.close()  # closing the lock file releases the lock
+
+    def resume(self):
+        """--resume: the model, the optimizer, the schedule, the history and the random state back
+        from ckpt.pt, which must come from the same settings; first_step is its step."""
+        path = self.out_dir / "ckpt.pt"
+        require(path.is_file(), f"--resume: no checkpoint at {path}; train without --resume "
+                "first, or give the --out-dir of the run to carry on")
+        state = read_checkpoint(path, self.version, self.device)
+        require("optimizer" in state, f"--resume: {path} holds the model only (it was saved "
+                "before checkpoints held the optimizer); train afresh without --resume")
+        differences = [f"{flag(name)} {saved!r}, not {getattr(self.config, name)!r}"
+                       for name, saved in state["config"].items()
+                       if name not in NOT_TRAINING and saved != getattr(self.config, name, saved)]
+        require(not differences, f"--resume: {path} was trained with {', '.join(differences)}; "
+                "give the same settings, or train afresh in another --out-dir")
+        require(state["chars"] == self.chars, f"--resume: {path} was trained on another corpus "
+                f"than {self.config.data} (its vocabulary differs)")
+        require(state["step"] < self.config.max_iters, f"--resume: {path} has already finished "
+                f"all {self.config.max_iters} steps")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        torch.set_rng_state(state["rng_state"])
+        if "cuda_rng_state" in state and self.device == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng_state"])
+        self.history = state["history"]
+        self.first_step = state["step"]
+        self.start -= self.history[-1]["elapsed"]  # the clock goes on from the saved run's time
+        print(f"resuming from step {self.first_step} of {self.config.max_iters}: {path}")
 
     def evaluation(self, step, losses):
         """Print the losses after `step` updates; save the model, the history and the plot."""
@@ -287,10 +333,16 @@ class TrainingLog:
         elapsed = time.perf_counter() - self.start
         tqdm.write(f"step {step:>6} | train {losses['train']:.4f} | val {losses['val']:.4f} | "
                    f"{elapsed:7.1f}s")
+        if self.history and self.history[-1]["step"] == step:  # resumed where it was evaluated
+            self.history.pop()
         self.history.append({"step": step, "train_loss": losses["train"],
                              "val_loss": losses["val"], "elapsed": elapsed})
-        checkpoint = {**self.about, "step": step, "chars": self.chars,
-                      "model": self.model.state_dict()}  # tensors and plain types only
+        checkpoint = {**self.about, "step": step, "chars": self.chars,  # tensors and plain types
+                      "model": self.model.state_dict(), "history": self.history,
+                      "optimizer": self.optimizer.state_dict(),  # the rest is for --resume
+                      "schedule": self.schedule.state_dict(), "rng_state": torch.get_rng_state()}
+        if self.device == "cuda":
+            checkpoint["cuda_rng_state"] = torch.cuda.get_rng_state()
         write_file(self.out_dir / "ckpt.pt", torch_bytes(checkpoint))
         tokens = step * self.config.batch_size * self.config.block_size
         final = {**self.history[-1], "wall_seconds": elapsed, "tokens_per_second": tokens / elapsed,
@@ -394,13 +446,8 @@ def png_bytes(figure):
 
 # ---- --sample-only: the model back from ckpt.pt
 
-def load_checkpoint(script, config):
-    """The script's model saved in --out-dir, checked as input from outside.
-    Returns (model, tokenizer)."""
-    check_config(script, config)
-    path = resolve_out_dir(config, script.VERSION) / "ckpt.pt"
-    require(path.is_file(), f"--sample-only: no checkpoint at {path}; train first or set --out-dir")
-    device = script.choose_device(config.device)
+def read_checkpoint(path, version, device):
+    """The dict in ckpt.pt, loaded safely, if a BabyGPT `version` wrote it."""
     try:
         state = torch.load(path, map_location=device, weights_only=True)  # never runs code
     except pickle.UnpicklingError:  # how weights_only refuses anything but tensors and plain types
@@ -408,9 +455,20 @@ def load_checkpoint(script, config):
                            "checkpoints this project wrote") from None
     except Exception as err:  # truncated, corrupt or not a torch file: torch raises several types
         raise BabyGPTError(f"{path} is corrupt or truncated ({type(err).__name__})") from None
-    version = state.get("version") if isinstance(state, dict) else None
-    require(version == script.VERSION, f"{path} is not a BabyGPT {script.VERSION} checkpoint (it "
-            f"was written by {version or 'another program'}); use another --out-dir")
+    written_by = state.get("version") if isinstance(state, dict) else None
+    require(written_by == version, f"{path} is not a BabyGPT {version} checkpoint (it was written "
+            f"by {written_by or 'another program'}); use another --out-dir")
+    return state
+
+
+def load_checkpoint(script, config):
+    """The script's model saved in --out-dir, checked as input from outside.
+    Returns (model, tokenizer)."""
+    check_config(script, config)
+    path = resolve_out_dir(config, script.VERSION) / "ckpt.pt"
+    require(path.is_file(), f"--sample-only: no checkpoint at {path}; train first or set --out-dir")
+    device = script.choose_device(config.device)
+    state = read_checkpoint(path, script.VERSION, device)
     if config.data != script.Config.data:  # a corpus given on purpose must be the one it learned
         corpus_chars = "".join(script.Tokenizer(read_corpus(config)).chars)
         require(state.get("chars") == corpus_chars, f"{path} was trained on another vocabulary "
@@ -440,6 +498,17 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def parse_config(script, argv=None):
+    """The script's Config from the command line. With --preset NAME, the script's PRESETS[NAME]
+    replaces the defaults of its flags; a flag given on the command line still wins."""
+    parser = build_parser(script)
+    args = parser.parse_args(argv)
+    if getattr(args, "preset", ""):
+        parser.set_defaults(**script.PRESETS[args.preset])
+        args = parser.parse_args(argv)
+    return script.Config(**vars(args))
 
 
 def build_parser(script):
@@ -493,19 +562,35 @@ def is_compile_failure(err):
     return type(err).__module__.startswith(("torch._dynamo", "torch._inductor"))
 
 
+def has_finished(script, config):
+    """--resume of a run whose ckpt.pt has reached --max-iters: there is nothing to carry on."""
+    path = resolve_out_dir(config, script.VERSION) / "ckpt.pt"
+    if not path.is_file():
+        return False  # TrainingLog.resume says so, in its own words
+    state = read_checkpoint(path, script.VERSION, "cpu")
+    return state.get("step") == config.max_iters == state.get("config", {}).get("max_iters")
+
+
 def main(script, argv=None):
     """Run a script as a command: `python babygpt_v4_multihead_attention.py [flags]` calls
     main(the script's module). Trains (or loads, with --sample-only), writes samples, and returns
     the exit status; every problem a user can fix is one line on stderr."""
     if signal.getsignal(signal.SIGINT) is signal.SIG_DFL:  # set at import: torch is loaded now
         signal.signal(signal.SIGINT, signal.default_int_handler)  # so Ctrl-C as usual
-    config = script.Config(**vars(build_parser(script).parse_args(argv)))
+    config = parse_config(script, argv)
     stop_requested.clear()  # not set by an earlier call in this process
     try:
+        require(not (config.resume and config.sample_only), "--resume trains and --sample-only "
+                "does not: give one of them")
         if config.sample_only:
             model, tokenizer = load_checkpoint(script, config)
         else:
             check_config(script, config)  # before any time is spent
+            if config.resume and has_finished(script, config):
+                print(f"--resume: the run in {resolve_out_dir(config, script.VERSION)} has "
+                      f"already finished all {config.max_iters} steps; nothing to do "
+                      "(--sample-only writes from it)")
+                return 0
             keep_freed_memory()  # on Linux, a faster step on the CPU (see its docstring)
             with stop_on_signals():
                 model, tokenizer, _ = script.train(config)

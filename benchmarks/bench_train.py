@@ -1,6 +1,6 @@
 """Training speed: the project's harness against the textbook training loop, side by side.
 
-For each setting and version, two loops train the same model (imported from the seven scripts) on
+For each setting and version, two loops train the same model (imported from the scripts) on
 the same data, in this one process, one run after the other:
 
   harness   the scripts' own train(), called whole: batches drawn on the device by index
@@ -153,7 +153,15 @@ def evaluation_seconds(module, model, tokenizer, config):
     n = int(0.9 * len(data))
     device = module.choose_device(config.device)
     splits = {"train": data[:n].to(device), "val": data[n:].to(device)}  # as train() splits it
-    log = plumbing.TrainingLog(config, model, tokenizer, device, module.VERSION, module.CONCEPT)
+    # ckpt.pt holds the optimizer's moments too (for --resume): one step at learning rate 0 makes
+    # them, as training has, and leaves the weights as they are.
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.0)
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    optimizer.step()
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.max_iters)
+    log = plumbing.TrainingLog(config, model, optimizer, schedule, tokenizer, device, module.VERSION,
+                               module.CONCEPT)
 
     def evaluation():
         log.evaluation(config.max_iters, module.estimate_loss(model, splits, config))
@@ -273,7 +281,7 @@ def build_config(module, setting, args):
     fields = {f.name for f in dataclasses.fields(module.Config)}
     overrides = {**SETTINGS[setting], **(QUICK if args.quick else {})}
     overrides.update(dtype=args.dtype, compile=args.compile, device=args.device)
-    config = module.Config(**{k: v for k, v in overrides.items() if k in fields})  # n_head: v4 on; n_layer: v7
+    config = module.Config(**{k: v for k, v in overrides.items() if k in fields})  # n_head: v4 on; n_layer: v7 on
     return dataclasses.replace(config, data=str(plumbing.HERE / config.data))  # absolute stays absolute
 
 
@@ -293,7 +301,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="a small run: 100 steps on data/songci300.txt, v4, textbook setting")
     parser.add_argument("--settings", type=comma_list(list(SETTINGS)), action="append",
                         help="default, textbook, gpu; repeat or comma-separate (default: default,textbook; gpu too on CUDA)")
-    parser.add_argument("--versions", type=comma_list(list(plumbing.SCRIPTS)), action="append", help="v1..v7 (default: all; v4 with --quick)")
+    parser.add_argument("--versions", type=comma_list(list(plumbing.SCRIPTS)), action="append", help=f"{','.join(plumbing.SCRIPTS)} (default: all; v4 with --quick)")
     parser.add_argument("--repeat", type=int, default=None, help="measurements of each loop; medians are reported (default 3; 1 with --quick)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "tf32", "bfloat16"], help="the harness's --dtype")
     parser.add_argument("--compile", action="store_true", help="the harness's --compile")

@@ -1,4 +1,4 @@
-"""Shared fixtures: the seven scripts imported as modules, and the small corpus."""
+"""Shared fixtures: the scripts imported as modules, and the small corpus."""
 
 import contextlib
 import importlib
@@ -12,7 +12,7 @@ import torch
 import plumbing
 
 ROOT = Path(__file__).resolve().parents[1]  # on the import path through pytest.ini's pythonpath
-SCRIPTS = list(plumbing.SCRIPTS.values())  # v1 ... v7, as module names
+SCRIPTS = list(plumbing.SCRIPTS.values())  # v1, v2, ..., as module names
 SMALL_CORPUS = ROOT / "data" / "songci300.txt"
 
 # The tests' models are tiny: one thread each runs as fast, and two threads that wait on each other
@@ -27,7 +27,7 @@ def load_script(name):
 
 @pytest.fixture(params=SCRIPTS, ids=lambda name: name.split("_")[1])
 def script(request):
-    """Each of the seven scripts, imported (importing has no side effects)."""
+    """Each of the scripts, imported (importing has no side effects)."""
     return load_script(request.param)
 
 
@@ -54,7 +54,7 @@ TINY_COMPARE = [
 
 @pytest.fixture(scope="session")
 def tiny_comparison(tmp_path_factory):
-    """A comparison of all seven at two seeds, on a budget of seconds: (exit status, what it printed,
+    """A comparison of every version at two seeds, on a budget of seconds: (exit status, what it printed,
     its folder). Its checkpoints serve the tools that load them (tools/write_poem.py, the explorer)."""
     from tools import compare_versions
 

@@ -1,4 +1,4 @@
-"""tools/compare_versions.py: the seven versions, one budget, one report (tiny budget); its
+"""tools/compare_versions.py: every version, one budget, one report (tiny budget); its
 measures (tools/measures.py) and its report (tools/report.py)."""
 
 import json
@@ -28,13 +28,14 @@ def test_compare_writes_figure_table_samples_and_each_seed(tiny_comparison):
     assert status == 0
     assert "| version | concept | parameters |" in out and "| v7 | transformer |" in out
     assert "clause-length distance |" in out and "form score |" in out and " ± " in out
-    assert "| v6 → v7 |" in out and "seeds pointing the other way" in out  # the paired steps
+    assert "| v7 → v8 |" in out and "seeds pointing the other way" in out  # the paired steps
     assert (folder / "compare.png").read_bytes()[:4] == b"\x89PNG"
     report = (folder / "compare.md").read_text(encoding="utf-8")
     assert "![validation loss](compare.png)" in report and "seeds 1337, 1338" in report
     assert "## Noise floors" in report and "| v1 → v2 |" in report
     numbers = json.loads((folder / "compare.json").read_text(encoding="utf-8"))
-    for version in ("v1", "v2", "v3", "v4", "v5", "v6", "v7"):
+    assert list(numbers["versions"]) == list(BY_VERSION)  # every version, in the course's order
+    for version in BY_VERSION:
         assert f"| {version} |" in report
         assert [s["seed"] for s in numbers["versions"][version]] == [1337, 1338]
         for run in (folder / version, folder / "seeds" / "1338" / version):
@@ -61,7 +62,7 @@ def test_steps_are_paired_by_seed():
 
 def test_png_copy(tmp_path, monkeypatch):
     """--png-copy: the figure also goes where the README shows it (training replaced by a stub)."""
-    def trained(settings, out_root, seeds):
+    def trained(settings, out_root, seeds, versions):
         (tmp_path / "cmp").mkdir()  # as training would
         return [RESULT]
 
@@ -88,9 +89,23 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, bad, message):
     assert not (tmp_path / "v1" / "metrics.json").exists()
 
 
-def test_sample_only_does_not_apply(tmp_path, capsys):
-    assert compare_versions.main(TINY + ["--sample-only", "--out-dir", str(tmp_path)]) == 2
-    assert "--sample-only does not apply" in capsys.readouterr().err
+@pytest.mark.parametrize("flag", [["--sample-only"], ["--resume"], ["--preset", "laptop"]], ids=lambda f: f[0])
+def test_sample_only_resume_and_preset_do_not_apply(tmp_path, capsys, flag):
+    assert compare_versions.main(TINY + flag + ["--out-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{flag[0]} does not apply" in err and err.count("\n") == 1
+
+
+def test_versions_picks_the_versions_to_train_in_the_course_order(tmp_path, monkeypatch):
+    asked = []
+
+    def trained(settings, out_root, seeds, versions):
+        asked.extend(module.VERSION for module in versions)
+        return [{**RESULT, "version": version} for version in asked]
+
+    monkeypatch.setattr(compare_versions, "train_all", trained)
+    assert compare_versions.main(TINY + ["--versions", "v8", "v7", "--out-dir", str(tmp_path)]) == 0
+    assert asked == ["v7", "v8"]
 
 
 def test_clause_lengths_and_their_distance_on_a_known_text():

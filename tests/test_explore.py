@@ -22,8 +22,8 @@ import torch
 from torch.nn import functional as F
 
 import plumbing
-from conftest import ROOT, SMALL_CORPUS
-from tools import checkpoints, corpus, explore, poetry_form, scoring
+from conftest import ROOT, SMALL_CORPUS, tiny_config
+from tools import checkpoints, corpus, explore, poetry_form, scoring, write_poem
 from tools.versions import BY_VERSION
 
 CORPUS = ROOT / "data" / "songci.txt"  # the tunes' templates need the full corpus
@@ -132,6 +132,31 @@ def test_each_writing_step_says_which_candidates_could_be_drawn(server):
     assert status == 200 and forced
     for step in forced:
         assert [char for char, _, could in step["candidates"] if could] in ([step["char"]], [])
+
+
+def test_a_bigger_v8_with_tied_weights_is_scored_shown_and_writes(tmp_path, monkeypatch, capsys):
+    """A checkpoint at sizes other than the shared defaults (a 64-character context, 3 layers of 3
+    heads, the output layer tied to the embedding): nothing in the tools assumes block_size 32,
+    4 layers or heads, or an lm_head.weight of its own."""
+    monkeypatch.setattr(checkpoints, "SCRIPT_RUNS", tmp_path)  # only the v8 trained here
+    v8, runs = BY_VERSION["v8"], tmp_path / "runs"
+    v8.train(tiny_config(v8, tmp_path, out_dir=str(runs / "v8"), max_iters=1, block_size=64, n_embd=48,
+                         n_head=3, n_layer=3, tie_weights=True))
+    explorer = explore.Explorer(runs, CORPUS)
+    assert explorer.missing == [v for v in BY_VERSION if v != "v8"]
+    [about] = [v for v in explorer.info()["versions"] if v["loaded"]]
+    assert (about["block_size"], about["layers"], about["heads"]) == (64, 3, 3)
+    model, tokenizer = checkpoints.load("v8", runs / "v8")
+    assert model.lm_head.weight is model.token_embedding.weight  # still tied once loaded
+    text = TEXT * 3  # longer than the context
+    [scored] = explorer.score({"text": text})["versions"]
+    expected = scoring.character_logprobs(model, tokenizer.encode(text)).exp()
+    assert torch.allclose(torch.tensor(scored["probs"][1:]), expected, atol=1e-5)
+    attention = explorer.attention({"text": text, "version": "v8", "layer": 2, "head": 2})
+    assert len(attention["chars"]) == 64 and torch.tensor(attention["weights"]).shape == (64, 64)
+    assert explorer.write({"version": "v8", "tune": "浣溪沙"})["form"]["score"] == 1.0
+    assert write_poem.main(["--version", "v8", "--runs", str(runs)]) == 0
+    assert "form score 1.00" in capsys.readouterr().out
 
 
 # ---- The page, in Chromium
@@ -243,7 +268,7 @@ def test_browser_side_by_side_shows_each_versions_own_probabilities(visit, runs)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("version, layer, head", [("v2", 0, 0), ("v4", 0, 2), ("v7", 1, 3)])
+@pytest.mark.parametrize("version, layer, head", [("v2", 0, 0), ("v4", 0, 2), ("v7", 1, 3), ("v8", 3, 3)])
 def test_browser_attention_map_is_the_heads_own_weights(visit, runs, version, layer, head):
     page = visit.page
     page.wait_for_selector("#compare-rows .version-row")
@@ -349,4 +374,4 @@ def test_benchmark_prints_its_table(runs, capsys):
 
     bench_explore.main(["--runs", str(runs), "--data", str(SMALL_CORPUS), "--repeat", "2", "--length", "40"])
     out = capsys.readouterr().out
-    assert "| score 40 characters × 7 versions |" in out and "| one writing step, v7 |" in out
+    assert f"| score 40 characters × {len(BY_VERSION)} versions |" in out and "| one writing step, v7 |" in out

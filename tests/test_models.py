@@ -1,4 +1,4 @@
-"""The concept parts: tokenizer, batches, the seven models, generation, training."""
+"""The concept parts: tokenizer, batches, every version's model, generation, training."""
 
 import math
 
@@ -44,7 +44,7 @@ def test_logits_shape_and_initial_loss(script, small_text):
 
 def test_causal_future_tokens_do_not_change_the_past(script):
     torch.manual_seed(0)
-    model = script.BabyGPT(script.Config(block_size=8, n_embd=16), vocab_size=50)
+    model = script.BabyGPT(script.Config(block_size=8, n_embd=16), vocab_size=50).eval()  # eval(): no dropout (v8)
     idx = torch.randint(50, (2, 8))
     t = 4
     changed = idx.clone()
@@ -122,6 +122,19 @@ def test_v7_stacks_n_layer_pre_norm_blocks_and_a_final_layernorm():
     no_norm = v7.BabyGPT(v7.Config(block_size=8, n_embd=16, n_layer=3, no_layer_norm=True), vocab_size=50)
     assert not any(isinstance(m, nn.LayerNorm) for m in no_norm.modules())  # --no-layer-norm: none at all
     assert sum(p.numel() for p in model.parameters()) - sum(p.numel() for p in no_norm.parameters()) == 7 * 2 * 16
+
+
+def test_v8_drops_out_only_in_training_and_can_tie_the_output_layer_to_the_embedding():
+    v8 = load_script("babygpt_v8_dropout")
+    torch.manual_seed(0)
+    model = v8.BabyGPT(v8.Config(block_size=8, n_embd=16, n_layer=2, dropout=0.5), vocab_size=50)
+    idx = torch.randint(50, (2, 8))
+    assert not torch.equal(model(idx)[0], model(idx)[0])  # model.train(): new zeros every call
+    model.eval()
+    assert torch.equal(model(idx)[0], model(idx)[0])  # model.eval(): dropout is off
+    tied = v8.BabyGPT(v8.Config(block_size=8, n_embd=16, n_layer=2, tie_weights=True), vocab_size=50)
+    assert tied.lm_head.weight is tied.token_embedding.weight
+    assert sum(p.numel() for p in model.parameters()) - sum(p.numel() for p in tied.parameters()) == 50 * 16
 
 
 def test_v4_refuses_heads_that_do_not_divide_n_embd():

@@ -1,4 +1,4 @@
-"""The nine notebooks run headless, top to bottom, without a cell error (small budget)."""
+"""The ten notebooks run headless, top to bottom, without a cell error (small budget)."""
 
 import os
 from pathlib import Path
@@ -27,11 +27,11 @@ def repository(tmp_path_factory):
     return copy
 
 
-def test_all_nine_notebooks_are_here_in_order():
+def test_all_ten_notebooks_are_here_in_order():
     assert NAMES == [
         "01_bigram.ipynb", "02_selfattention.ipynb", "03_head.ipynb", "04_multihead_attention.ipynb",
         "05_residual.ipynb", "06_feedforward.ipynb", "07_transformer.ipynb", "08_compare_versions.ipynb",
-        "09_writing_in_form.ipynb",
+        "09_writing_in_form.ipynb", "10_scale.ipynb",
     ]
 
 

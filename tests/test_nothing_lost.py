@@ -23,6 +23,7 @@ from test_bad_input import BASE, ENV, HARNESS, assert_one_line, run_script, writ
 
 posix_only = pytest.mark.skipif(os.name == "nt", reason="POSIX signals, resource limits and FIFOs")
 LONG_RUN = ["--max-iters", "1000000", "--eval-interval", "1000000"]  # trains until it is stopped
+STOPPED_RUN = ["--max-iters", "1000", "--eval-interval", "500"]  # stopped after a few steps, then resumed
 
 
 @contextlib.contextmanager
@@ -156,9 +157,10 @@ def test_a_fifo_as_the_corpus_is_refused_not_waited_on(tmp_path):
 
 @posix_only
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_ctrl_c_or_sigterm_saves_then_samples_and_exits_130(signum, tmp_path):
+def test_ctrl_c_or_sigterm_saves_then_samples_and_exits_130_and_resume_finishes_the_run(signum, tmp_path, capsys):
     out_dir = tmp_path / "run"
-    with start_script(*BASE, *LONG_RUN, "--prompt", "明月", "--out-dir", str(out_dir)) as proc:
+    argv = [*BASE, *STOPPED_RUN, "--prompt", "明月", "--out-dir", str(out_dir)]
+    with start_script(*argv) as proc:
         stdout = read_until(proc, "step      0 |")
         time.sleep(0.3)  # a few training steps
         proc.send_signal(signum)
@@ -172,6 +174,18 @@ def test_ctrl_c_or_sigterm_saves_then_samples_and_exits_130(signum, tmp_path):
     assert f"ckpt.pt, metrics.json, loss.png go to {out_dir}" in stdout
     assert "\n明月" in stdout  # a sample from what was learned, starting with the prompt
     assert (out_dir / "samples.txt").read_text(encoding="utf-8").startswith("明月")
+
+    # --resume (in-process: the command line's own path is the run above) carries on from the saved step
+    # to the end, keeping the evaluations made before the stop.
+    stopped_at = metrics["final"]["step"]
+    assert plumbing.main(load_script(HARNESS), [*argv, "--resume"]) == 0
+    assert f"resuming from step {stopped_at} of 1000" in capsys.readouterr().out
+    resumed = json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
+    assert resumed["final"]["step"] == 1000 and resumed["final"]["interrupted"] is False
+    kept = [(h["step"], h["train_loss"], h["val_loss"]) for h in metrics["history"]]
+    assert [(h["step"], h["train_loss"], h["val_loss"]) for h in resumed["history"]][:len(kept)] == kept
+    assert torch.load(out_dir / "ckpt.pt", weights_only=True)["step"] == 1000
+    assert not (out_dir / "earlier").exists()  # carried on in place, not moved aside
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads /proc/<pid>/maps (Linux)")

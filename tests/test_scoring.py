@@ -42,7 +42,7 @@ def attention_by_hand(model, version, ids, layer, head):
     blocks before it, called one by one; then softmax(causal mask(q·kᵀ / √hs)), or for v2's
     parameter-free attention softmax(causal mask(x·xᵀ / √C))."""
     x = model.token_embedding(ids) + model.position_embedding(torch.arange(ids.shape[1]))
-    if version == "v7":
+    if version in ("v7", "v8"):
         for block in model.blocks[:layer]:
             x = block(x)
         x = model.blocks[layer].ln1(x)  # (1, t, C): what the layer's heads read
@@ -52,7 +52,7 @@ def attention_by_hand(model, version, ids, layer, head):
     if version == "v2":
         scores = x @ x.transpose(-2, -1) * x.shape[-1] ** -0.5  # (1, t, t)
     else:
-        module = attention.heads[head] if version in ("v4", "v7") else attention
+        module = attention.heads[head] if version in ("v4", "v7", "v8") else attention
         q, k = module.query(x), module.key(x)  # (1, t, hs) each
         scores = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5  # (1, t, t)
     t = ids.shape[1]
@@ -63,12 +63,14 @@ def attention_by_hand(model, version, ids, layer, head):
 @pytest.mark.parametrize("version, heads", [
     ("v1", []), ("v2", [(0, 0)]), ("v3", [(0, 0)]), ("v4", [(0, h) for h in range(4)]),
     ("v7", [(layer, h) for layer in range(2) for h in range(4)]),
+    ("v8", [(layer, h) for layer in range(2) for h in range(4)]),  # dropout follows each softmax
 ])
 @torch.no_grad()
 def test_attention_weights_are_each_heads_own(version, heads):
     """Every head's weights, as attention_weights records them while the model reads the first
     block_size ids, against the head computed by hand; v1 has none."""
-    model = tiny_model(version, vocab_size=30, **({"n_layer": 2} if version == "v7" else {}))
+    sizes = {"v7": {"n_layer": 2}, "v8": {"n_layer": 2, "dropout": 0.5, "tie_weights": True}}
+    model = tiny_model(version, vocab_size=30, **sizes.get(version, {})).train()  # eval()'d by the tool
     ids = list(range(3, 13))  # longer than the block: only the first 8 are read
     weights = scoring.attention_weights(model, ids)
     assert sorted(weights) == heads

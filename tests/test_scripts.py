@@ -57,7 +57,7 @@ def test_train_then_sample_only(name, tmp_path, capsys):
 
 
 def test_help_lists_every_flag_with_its_help_and_default():
-    module = load_script(SCRIPTS[-1])  # v7: its Config has every field
+    module = load_script(SCRIPTS[-1])  # the last version: its Config has every field
     text = " ".join(plumbing.build_parser(module).format_help().split())  # argparse wraps lines
     for field in dataclasses.fields(module.Config):
         assert "--" + field.name.replace("_", "-") in text

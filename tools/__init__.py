@@ -1,1 +1,1 @@
-"""Helpers around the seven scripts: the version comparison and the CJK font for figures."""
+"""Helpers around the scripts: the version comparison and the CJK font for figures."""

@@ -1,21 +1,22 @@
-"""Train the seven BabyGPT versions with the same budget and seed, and compare them.
+"""Train the BabyGPT versions with the same budget and seed, and compare them.
 
     python -m tools.compare_versions                  # the scripts' defaults (about 12 minutes
                                                       # on a 2-core CPU)
     python -m tools.compare_versions --seeds 3        # each version at 3 seeds: mean and spread
     python -m tools.compare_versions --max-iters 500  # a quicker look
+    python -m tools.compare_versions --versions v7 v8 # some of the versions only
     python -m tools.compare_versions --help           # every flag
 
 Writes, in --out-dir (default runs/compare):
-    compare.png   validation-loss curves of the seven versions, overlaid (the first seed)
+    compare.png   validation-loss curves of the versions, overlaid (the first seed)
     compare.md    the table (parameters, losses, wall time, tokens/s, and the poems' measures:
                   clause-length distance, form score, copy check), as mean ± standard deviation
                   over the seeds (time and speed: the median, robust to one disturbed run); each
                   step's val loss change paired by seed; the noise floors; the loss by kind of
                   character; the samples side by side
     compare.json  every number of the table, per version and seed
-    v1/ ... v7/   each version's own run files (ckpt.pt, metrics.json, loss.png, samples.txt)
-    seeds/<seed>/v1/ ... v7/   the same for each further seed
+    v1/ ... v8/   each version's own run files (ckpt.pt, metrics.json, loss.png, samples.txt)
+    seeds/<seed>/v1/ ... v8/   the same for each further seed
 and prints the table and the paired steps (python -m tools.readme_results copies compare.json
 to docs/results.json and writes the READMEs' tables from it). Here: the shared settings, the training and the command line; the poems'
 measures are tools/measures.py, the figure and the tables tools/report.py. Notebook 08 uses the
@@ -32,11 +33,12 @@ import plumbing
 from tools import corpus, measures, report
 from tools.versions import VERSIONS
 
-NOT_SHARED = ("out_dir", "sample_only")  # per-version settings, not part of the shared budget
+NOT_SHARED = ("out_dir", "sample_only", "resume", "preset")  # not part of the shared budget
 
 
 def shared_fields():
-    """Every Config field of any version (n_head from v4 on, n_layer in v7 only), in order, once."""
+    """Every Config field of any version (n_head from v4 on, n_layer from v7, dropout in v8), in
+    order, once."""
     fields = {}
     for module in VERSIONS:
         for f in dataclasses.fields(module.Config):
@@ -61,10 +63,10 @@ def make_config(module, settings, out_root):
                          out_dir=str(Path(out_root) / module.VERSION))
 
 
-def check_all(settings, out_root):
+def check_all(settings, out_root, versions=VERSIONS):
     """Refuse bad settings before any training, not after three versions have trained.
     Returns the corpus text (the same for every version)."""
-    for module in VERSIONS:  # v4 on: n_embd % n_head
+    for module in versions:  # v4 on: n_embd % n_head
         plumbing.check_config(module, make_config(module, settings, out_root))
     text = plumbing.read_corpus(make_config(VERSIONS[0], settings, out_root))
     # The clause measure starts each generated stream at a line break and counts clauses.
@@ -76,24 +78,25 @@ def check_all(settings, out_root):
     return text
 
 
-def train_all(settings, out_root, seeds=1):
-    """Train each version on the same settings, at seeds settings["seed"], +1, ... (all seven at
-    one seed before the next, so an interrupted comparison still compares). Returns one result
-    dict per version: the first seed's run (curves, samples) and every seed's measures."""
-    text = check_all(settings, out_root)
+def train_all(settings, out_root, seeds=1, versions=VERSIONS):
+    """Train each of versions (modules; all by default) on the same settings, at seeds
+    settings["seed"], +1, ... (every version at one seed before the next, so an interrupted
+    comparison still compares). Returns one result dict per version: the first seed's run (curves,
+    samples) and every seed's measures."""
+    text = check_all(settings, out_root, versions)
     plumbing.keep_freed_memory()  # on Linux, a faster step on the CPU (see its docstring)
     # Measured once: the corpus's clause lengths, tunes and training n-grams.
     poems = measures.Poems(text)
-    runs = {module.VERSION: [] for module in VERSIONS}
+    runs = {module.VERSION: [] for module in versions}
     for k in range(seeds):
         seed = settings["seed"] + k
         seed_root = Path(out_root) if k == 0 else Path(out_root) / "seeds" / str(seed)
-        for module in VERSIONS:
+        for module in versions:
             config = make_config(module, {**settings, "seed": seed}, seed_root)
             runs[module.VERSION].append(train_and_measure(module, config, poems))
     floors = poems.floors()
     results = []
-    for module in VERSIONS:
+    for module in versions:
         first, *_ = runs[module.VERSION]
         seed_measures = [run["measures"] for run in runs[module.VERSION]]
         results.append({**first, "seeds": seed_measures,
@@ -130,8 +133,9 @@ def train_and_measure(module, config, poems):
 # ---- The command line
 
 def build_parser():
-    """The scripts' own flags, with their defaults (v7's parser: its Config has every field), plus
-    where the comparison goes. --n-head applies from v4 on, --n-layer to v7 only."""
+    """The scripts' own flags, with their defaults (the last version's parser: its Config has
+    every field), plus where the comparison goes. --n-head applies from v4 on, --n-layer from v7,
+    --dropout and --tie-weights to v8."""
     parser = plumbing.OneLineErrorParser(  # a bad flag is one line, as in the scripts
         description=__doc__.splitlines()[0], parents=[plumbing.build_parser(VERSIONS[-1])],
         add_help=False, conflict_handler="resolve",
@@ -142,6 +146,8 @@ def build_parser():
                         help="where the comparison goes")
     parser.add_argument("--png-copy", metavar="PATH",
                         help="also copy compare.png here (e.g. docs/compare.png for the README)")
+    parser.add_argument("--versions", nargs="+", choices=list(plumbing.SCRIPTS),
+                        default=list(plumbing.SCRIPTS), help="the versions to train and compare")
     parser.add_argument("--seeds", type=int, default=1, help="train each version at this many "
                         "seeds: --seed, --seed + 1, ...; the table gives mean ± standard deviation")
     return parser
@@ -150,16 +156,19 @@ def build_parser():
 def main(argv=None):
     args = vars(build_parser().parse_args(argv))
     out_root, png_copy, seeds = args.pop("out_dir"), args.pop("png_copy"), args.pop("seeds")
+    chosen = args.pop("versions")  # popped once: the rest of args is the shared settings
+    versions = [module for module in VERSIONS if module.VERSION in chosen]  # the course's order
     if not 1 <= seeds <= 100:
         print("error: --seeds must be from 1 to 100", file=sys.stderr)
         return 2
-    if args.pop("sample_only"):
-        print("error: --sample-only does not apply: the comparison trains every version",
-              file=sys.stderr)
-        return 2
+    for name in ("sample_only", "resume", "preset"):
+        if args.pop(name):
+            print(f"error: {plumbing.flag(name)} does not apply: the comparison trains every "
+                  "version afresh at the same settings", file=sys.stderr)
+            return 2
     args.setdefault("prompt", VERSIONS[0].Config().prompt)
     try:
-        results = train_all(args, out_root, seeds)
+        results = train_all(args, out_root, seeds, versions)
         png, md = report.write_report(results, args, out_root)
         if png_copy:
             Path(png_copy).parent.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,7 @@ MAX_TEXT = 2000  # characters scored in one request
 MAX_WRITE = 300  # characters written in one request
 MAX_BODY = 64 * 1024  # bytes of one request's JSON
 CANDIDATES = 10  # the likeliest characters shown at each position
-TRAIN_COMMAND = "python -m tools.compare_versions"  # trains all seven into runs/compare
+TRAIN_COMMAND = "python -m tools.compare_versions"  # trains every version into runs/compare
 PAGE = Path(__file__).parent / "explorer"
 STATIC = {  # the only files served: path -> (file, content type)
     "/": (PAGE / "index.html", "text/html; charset=utf-8"),
@@ -151,7 +151,7 @@ class Explorer:
         heads = attention_heads(model)
         if not heads:
             raise RequestError(400, f"{version} has no attention (it reads one character); "
-                               "choose v2 to v7")
+                               "choose v2 or a later version")
         layer = int_field(request, "layer", 0, 0, max(layer for layer, _ in heads))
         head = int_field(request, "head", 0, 0, max(head for _, head in heads))
         text = text_field(request, "text")[:model.block_size]

@@ -40,7 +40,7 @@ def plot_val_losses(results):
         steps = [h["step"] for h in r["history"]]
         ax.plot(steps, [h["val_loss"] for h in r["history"]], marker=".",
                 label=f"{r['version']} {r['concept']}")
-    ax.set(title="七个版本的验证集损失 validation loss of the seven versions",
+    ax.set(title="各版本的验证集损失 validation loss of each version",
            xlabel="训练步数 training step", ylabel="验证损失 val loss (nats)")
     # Zoom in on where the versions differ: the untrained loss at step 0 (about ln V) stays off
     # the top.
@@ -185,7 +185,7 @@ def write_report(results, settings, out_root):
     plumbing.write_file(png, plumbing.png_bytes(plot_val_losses(results)))
     seeds = ", ".join(str(s["seed"]) for s in results[0]["seeds"])
     report = (
-        f"# BabyGPT: the seven versions compared\n\nSame budget for all: {budget_line(settings)}; "
+        f"# BabyGPT: the versions compared\n\nSame budget for all: {budget_line(settings)}; "
         f"seeds {seeds}.\n\n![validation loss](compare.png)\n\n{table_markdown(results)}\n\n"
         f"Form score: {CI_PER_TUNE} ci written after each of the {TUNES} commonest tunes' names, "
         "scored against the tune's commonest form (0 to 1). Copied: the share of their 4- and "

@@ -63,8 +63,8 @@ def read_notebook(path):
 
 def run(path, nb, target):
     """Execute nb (read from path, run from its folder) and write it to target, whole."""
-    # timeout is per cell: 08 trains all seven versions at three seeds in one cell, about 40 minutes
-    # on a 2-core CPU
+    # timeout is per cell: 08 trains every version at three seeds in one cell (v1 ... v7 took about
+    # 40 minutes on a 2-core CPU)
     client = NotebookClient(nb, kernel_name="python3", timeout=4 * 3600, resources={"metadata": {"path": str(path.parent)}})
     try:
         client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log (a TCP warning) is not ours to print

@@ -1,11 +1,11 @@
-"""Keep the lesson block that every script shares in step: v1's text, copied into v2 ... v7.
+"""Keep the lesson block that every script shares in step: v1's text, copied into the others.
 
-From the line that starts with LESSON_START to the end of the file, the seven scripts hold the
+From the line that starts with LESSON_START to the end of the file, every script holds the
 same text: the tokenizer, the batches, the evaluation, train(), write_samples() and the main guard.
 A learner reads it in each script, as the lecture copies its loop from bigram.py into gpt.py, and
 `diff` of two neighbouring scripts shows only the concept between them. Edit it in v1, then:
 
-    python -m tools.sync_lesson           # write v1's lesson block into v2 ... v7
+    python -m tools.sync_lesson           # write v1's lesson block into v2, v3, ...
     python -m tools.sync_lesson --check   # write nothing; list the scripts that differ (exit 1)
 
 Everything above that line (the docstring, the settings and the model) is each version's own and
@@ -31,7 +31,7 @@ def split(path):
 
 
 def out_of_sync(files=SCRIPT_FILES):
-    """The scripts (v2 ... v7) whose lesson block is not v1's."""
+    """The scripts (v2 on) whose lesson block is not v1's."""
     _, lesson = split(files[0])
     return [path for path in files[1:] if split(path)[1] != lesson]
 
@@ -63,7 +63,7 @@ def main(argv=None):
         print(f"error: {err}", file=sys.stderr)
         return err.status
     print(f"wrote the lesson block of {first} into {', '.join(p.name for p in written)}"
-          if written else "all seven scripts already share v1's lesson block")
+          if written else f"all {len(SCRIPT_FILES)} scripts already share v1's lesson block")
     return 0
 
 

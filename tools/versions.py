@@ -1,4 +1,4 @@
-"""The seven scripts, imported, in the course's order (their names: plumbing.SCRIPTS).
+"""The scripts, imported, in the course's order (their names: plumbing.SCRIPTS).
 
     from tools.versions import VERSIONS, BY_VERSION
     VERSIONS[0]          # the module babygpt_v1_bigram

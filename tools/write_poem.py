@@ -3,6 +3,7 @@
     python -m tools.write_poem --version v7 --tune 浣溪沙
     python -m tools.write_poem --version v7 --tune 浣溪沙 --acrostic 春江花月夜好   # 藏头: each 句
     python -m tools.write_poem --version v4 --tune 菩萨蛮 --temperature 0.8 --top-p 0.9 --seed 7
+    python -m tools.write_poem --version v8   # after python babygpt_v8_dropout.py --preset laptop
 
 A ci (词) is a poem written to a tune (词牌). The model writes the tune's name, then clause by
 clause: inside a clause every mark and line break is masked, so it can only choose characters; at
