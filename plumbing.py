@@ -1,6 +1,6 @@
 """The plumbing of the BabyGPT scripts: you may skip this file. It changes nothing the model learns.
 
-Each script (babygpt_v1_bigram.py ... babygpt_v8_dropout.py) is one lesson: its settings, its
+Each script (babygpt_v1_bigram.py ... babygpt_v9_ddp.py) is one lesson: its settings, its
 model, train() and write_samples(). What a real run needs around them is here, written once:
 
 - setting(): a Config field with its --help text; the command line is built from the fields;
@@ -9,6 +9,7 @@ model, train() and write_samples(). What a real run needs around them is here, w
   and --resume: a run carried on from its ckpt.pt exactly as if it had never stopped;
 - --preset: a script's PRESETS, a named set of defaults for its flags;
 - Ctrl-C and SIGTERM: stop after this step, save, then sample;
+- under torchrun (v9): the same, with rank 0 alone printing, saving and sampling;
 - main(script): the command line, the one-line errors and the exit status (0; 2: bad input; 1: the
   run failed; 130: stopped by Ctrl-C).
 
@@ -44,6 +45,7 @@ SCRIPTS = {
     "v6": "babygpt_v6_feedforward",
     "v7": "babygpt_v7_transformer",
     "v8": "babygpt_v8_dropout",
+    "v9": "babygpt_v9_ddp",
 }
 HERE = Path(__file__).resolve().parent  # the scripts' folder: data/ and runs/ are found from it
 
@@ -115,6 +117,7 @@ def check_config(script, config):
     check_path(config.data, "--data")
     check_path(config.out_dir, "--out-dir")
     check_device(script, config)
+    check_torchrun(script, config)
     check_out_dir(resolve_out_dir(config, script.VERSION))
 
 
@@ -175,6 +178,34 @@ def check_device(script, config):
         # torch.compile for Apple's GPU is a prototype in this torch: refused here, not mid-run.
         require(not config.compile, "--compile is for NVIDIA GPUs (and CPUs with a C++ compiler); "
                 "on Apple's GPU (mps) run without --compile")
+
+
+def rank():
+    """This process's place among torchrun's processes (RANK, set by torchrun); 0 when run alone."""
+    return int(os.environ.get("RANK", 0))
+
+
+def check_torchrun(script, config):
+    """Under torchrun (v9 on): settings every process can run with. Each process checks the same
+    settings and finds the same, so all of them stop, and rank 0 alone says why."""
+    if "RANK" not in os.environ:
+        return
+    require(hasattr(config, "backend"), f"{script.VERSION} trains in one process: under torchrun "
+            "each process would train its own copy; run it with python, or torchrun "
+            "babygpt_v9_ddp.py")
+    world_size, local_size = int(os.environ["WORLD_SIZE"]), int(os.environ["LOCAL_WORLD_SIZE"])
+    require(config.batch_size % world_size == 0, f"--batch-size {config.batch_size} cannot be "
+            f"split over {world_size} processes: give a multiple of {world_size} (each process "
+            "takes batch_size / N windows), or fewer processes (--nproc_per_node)")
+    device = script.choose_device(config.device)
+    require(device in ("cuda", "cpu"), f"--device {device}: under torchrun each process needs "
+            "its own CUDA GPU, or the CPU; use --device cpu")
+    require(config.backend != "nccl" or device == "cuda", "--backend nccl needs CUDA GPUs, one "
+            "per process; on the CPU use --backend gloo (or auto)")
+    gpus = torch.cuda.device_count()
+    require(device != "cuda" or local_size <= gpus, f"torchrun starts {local_size} processes "
+            f"on this machine, but it has {gpus} CUDA GPU(s), one per process: give "
+            f"--nproc_per_node {gpus} or fewer, or --device cpu")
 
 
 def check_out_dir(out_dir):
@@ -257,12 +288,16 @@ class TrainingLog:
     ckpt.pt also holds what --resume needs to carry on exactly: the optimizer's moments, the
     schedule's position, the step and the state of the random numbers that pick the batches (and
     dropout's zeros). With --resume, entering the block loads them all back, and first_step is
-    the step to go on from; without it, first_step is 0."""
+    the step to go on from; without it, first_step is 0.
+
+    Under torchrun (v9) every rank makes one: rank 0 alone prints, holds the folder and saves;
+    every rank loads what --resume needs; a refusal on any rank stops them all."""
 
     def __init__(self, config, model, optimizer, schedule, tokenizer, device, version, concept):
         self.config, self.model, self.chars = config, model, "".join(tokenizer.chars)
         self.optimizer, self.schedule, self.device = optimizer, schedule, device
         self.version = version
+        self.is_main = rank() == 0  # the one that prints and saves
         self.out_dir = resolve_out_dir(config, version)
         self.title = f"BabyGPT {version}: {concept}"
         self.history = []
@@ -271,22 +306,32 @@ class TrainingLog:
         n_params = sum(p.numel() for p in model.parameters())
         self.about = {"version": version, "config": asdict(config), "device": device,
                       "torch": str(torch.__version__), "parameters": n_params}
-        print(f"{self.title} | device {device} | torch {torch.__version__}")
+        if not self.is_main:
+            return
+        processes = (f" | {torch.distributed.get_world_size()} processes "
+                     f"({torch.distributed.get_backend()})" if torch.distributed.is_initialized()
+                     else "")
+        print(f"{self.title} | device {device}{processes} | torch {torch.__version__}")
         print(f"corpus {config.data}: vocabulary {tokenizer.vocab_size:,} | "
               f"parameters {n_params:,}")
         print(f"ckpt.pt, metrics.json, loss.png go to {self.out_dir}")
 
     def __enter__(self):
-        check_out_dir(self.out_dir)  # made if need be, and writable
-        self.lock = lock_folder(self.out_dir)
+        self.lock, failure = None, None
         try:
+            if self.is_main:
+                check_out_dir(self.out_dir)  # made if need be, and writable
+                self.lock = lock_folder(self.out_dir)
             if self.config.resume:
                 self.resume()
-            else:
+            elif self.is_main:
                 move_earlier_run_aside(self.out_dir)
-        except BabyGPTError:
+        except BabyGPTError as err:
+            failure = err
+        failure = on_every_rank(failure, self.device)
+        if failure:
             self.__exit__()
-            raise
+            raise failure
         return self
 
     def __exit__(self, *exception):
@@ -320,7 +365,8 @@ class TrainingLog:
         self.history = state["history"]
         self.first_step = state["step"]
         self.start -= self.history[-1]["elapsed"]  # the clock goes on from the saved run's time
-        print(f"resuming from step {self.first_step} of {self.config.max_iters}: {path}")
+        if self.is_main:
+            print(f"resuming from step {self.first_step} of {self.config.max_iters}: {path}")
 
     def evaluation(self, step, losses):
         """Print the losses after `step` updates; save the model, the history and the plot."""
@@ -331,12 +377,14 @@ class TrainingLog:
                 f"the loss became {losses['train']} by step {step}: the learning rate ({lr:g}) "
                 f"is probably too high; try --learning-rate {lr / 10:g}; {saved}", status=1)
         elapsed = time.perf_counter() - self.start
-        tqdm.write(f"step {step:>6} | train {losses['train']:.4f} | val {losses['val']:.4f} | "
-                   f"{elapsed:7.1f}s")
         if self.history and self.history[-1]["step"] == step:  # resumed where it was evaluated
             self.history.pop()
         self.history.append({"step": step, "train_loss": losses["train"],
                              "val_loss": losses["val"], "elapsed": elapsed})
+        if not self.is_main:
+            return
+        tqdm.write(f"step {step:>6} | train {losses['train']:.4f} | val {losses['val']:.4f} | "
+                   f"{elapsed:7.1f}s")
         checkpoint = {**self.about, "step": step, "chars": self.chars,  # tensors and plain types
                       "model": self.model.state_dict(), "history": self.history,
                       "optimizer": self.optimizer.state_dict(),  # the rest is for --resume
@@ -361,6 +409,18 @@ class TrainingLog:
         ax.plot(steps, [h["val_loss"] for h in self.history], marker=".", label="val")
         ax.legend()
         return fig
+
+
+def on_every_rank(failure, device):
+    """Under torchrun: a BabyGPTError on any rank, raised on every rank (the others would wait for
+    it forever in the next all_reduce). Every rank must call it. Alone: failure, as it is."""
+    if not torch.distributed.is_initialized():
+        return failure
+    failed = torch.tensor(int(failure is not None), device=device)
+    torch.distributed.all_reduce(failed, op=torch.distributed.ReduceOp.MAX)
+    if failed and failure is None:
+        failure = BabyGPTError("another process stopped; rank 0 says why")
+    return failure
 
 
 def lock_folder(folder):
@@ -545,10 +605,15 @@ def stop_on_signals():
 
 
 def on_stop(signum, frame):
-    signal.signal(signum, signal.default_int_handler)  # a second one interrupts at once
     stop_requested.set()
-    tqdm.write(f"{signal.Signals(signum).name}: finishing this step, then saving (send it again "
-               "to stop at once)")
+    name = signal.Signals(signum).name
+    if "RANK" in os.environ:  # torchrun passes each signal on to every rank: a terminal's Ctrl-C
+        if rank() == 0:  # comes twice. torchrun itself kills them all if they take too long.
+            tqdm.write(f"{name}: every process finishes this step, then rank 0 saves (torchrun "
+                       "ends them all if they take too long)")
+        return
+    signal.signal(signum, signal.default_int_handler)  # a second one interrupts at once
+    tqdm.write(f"{name}: finishing this step, then saving (send it again to stop at once)")
 
 
 def is_out_of_memory(err):
@@ -594,6 +659,8 @@ def main(script, argv=None):
             keep_freed_memory()  # on Linux, a faster step on the CPU (see its docstring)
             with stop_on_signals():
                 model, tokenizer, _ = script.train(config)
+        if rank() != 0:  # under torchrun, rank 0 writes the samples
+            return 130 if stop_requested.is_set() else 0
         samples = script.write_samples(model, tokenizer, config)
         out_dir = resolve_out_dir(config, script.VERSION)
         write_text(out_dir / "samples.txt", SAMPLE_SEPARATOR.join(samples) + "\n")
@@ -617,6 +684,7 @@ def main(script, argv=None):
         message, status = "the output was closed (by | head?), so the run stopped", 1
     except KeyboardInterrupt:  # a second Ctrl-C, or one while sampling: what was saved stays saved
         message, status = "interrupted; what was saved stays saved", 130
-    print(f"error: {message}", file=sys.stderr)
+    if rank() == 0:  # under torchrun every rank stops, and one says why
+        print(f"error: {message}", file=sys.stderr)
     return status
 

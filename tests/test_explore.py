@@ -72,7 +72,7 @@ JSON = {"Content-Type": "application/json"}
 @pytest.mark.parametrize("method, path, body, headers, status, message", [
     ("POST", "/api/score", {"text": "春" * 2001}, None, 413, "at most 2,000"),
     ("POST", "/api/score", {"text": ""}, None, 400, "non-empty string"),
-    ("POST", "/api/attention", {"text": "春风", "version": "v9"}, None, 404, "no version 'v9'"),
+    ("POST", "/api/attention", {"text": "春风", "version": "v99"}, None, 404, "no version 'v99'"),
     ("POST", "/api/attention", {"text": "春风", "version": "v1"}, None, 400, "v1 has no attention"),
     ("POST", "/api/attention", {"text": "春风", "version": "v4", "head": 99}, None, 400, "head must be"),
     ("POST", "/api/score", b"{text: ", JSON, 400, "not JSON"),

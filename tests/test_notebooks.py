@@ -1,4 +1,4 @@
-"""The ten notebooks run headless, top to bottom, without a cell error (small budget)."""
+"""The eleven notebooks run headless, top to bottom, without a cell error (small budget)."""
 
 import os
 from pathlib import Path
@@ -18,20 +18,21 @@ CELL_TIMEOUT = 300
 
 @pytest.fixture(scope="module")
 def repository(tmp_path_factory):
-    """The repository's scripts, tools, data and notebooks, linked into a fresh folder: the
+    """The repository's scripts, tools, benchmarks, data and notebooks, linked into a fresh folder: the
     notebooks' runs/ goes there, never over (or beside) a learner's runs in the repository."""
     copy = tmp_path_factory.mktemp("repository")
-    for path in [*ROOT.glob("babygpt_v*.py"), ROOT / "plumbing.py", ROOT / "tools", ROOT / "data"]:
+    for path in [*ROOT.glob("babygpt_v*.py"), ROOT / "plumbing.py", ROOT / "tools", ROOT / "benchmarks",
+                 ROOT / "data"]:
         (copy / path.name).symlink_to(path, target_is_directory=path.is_dir())
     (copy / "notebooks").mkdir()  # a real folder: the notebooks find the root from it, resolving links
     return copy
 
 
-def test_all_ten_notebooks_are_here_in_order():
+def test_all_eleven_notebooks_are_here_in_order():
     assert NAMES == [
         "01_bigram.ipynb", "02_selfattention.ipynb", "03_head.ipynb", "04_multihead_attention.ipynb",
         "05_residual.ipynb", "06_feedforward.ipynb", "07_transformer.ipynb", "08_compare_versions.ipynb",
-        "09_writing_in_form.ipynb", "10_scale.ipynb",
+        "09_writing_in_form.ipynb", "10_scale.ipynb", "11_data_parallel.ipynb",
     ]
 
 

@@ -32,7 +32,7 @@ def test_each_version_writes_a_form_exact_acrostic_ci(tiny_comparison, capsys):
     (["--acrostic", "春江花月夜好风"], "the acrostic has 7 characters and 浣溪沙 has 6 clauses"),
     (["--acrostic", "春，"], "Chinese characters only"),
     (["--acrostic", "龘"], "not in the model's vocabulary: '龘'"),
-    (["--version", "v9"], "invalid choice: 'v9'"),
+    (["--version", "v99"], "invalid choice: 'v99'"),
     (["--top-p", "0"], "--top-p must be over 0"),
     (["--temperature", "0"], "--temperature must be over 0.001"),
     (["--runs", "{tmp}/none", "--version", "v3"], "no v3 checkpoint"),
