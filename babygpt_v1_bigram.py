@@ -60,6 +60,8 @@ class Config(Hyperparameters):
                          ["float32", "tf32", "bfloat16"])
     compile: bool = setting(False, "torch.compile the model, for CUDA or a CPU with a C++ compiler "
                             "(not mps): a slow first step, then faster ones")
+    threads: int = setting(0, "CPU threads for torch; 0: time a few steps at 1, 2, 4... and keep "
+                           "the fastest")
 
 
 class BabyGPT(nn.Module):

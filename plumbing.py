@@ -9,6 +9,7 @@ model, train() and write_samples(). What a real run needs around them is here, w
   and --resume: a run carried on from its ckpt.pt exactly as if it had never stopped;
 - --preset: a script's PRESETS, a named set of defaults for its flags;
 - Ctrl-C and SIGTERM: stop after this step, save, then sample;
+- on the CPU, torch's thread count: timed, not guessed (choose_threads);
 - under torchrun (v9): the same, with rank 0 alone printing, saving and sampling;
 - main(script): the command line, the one-line errors and the exit status (0; 2: bad input; 1: the
   run failed; 130: stopped by Ctrl-C).
@@ -21,6 +22,7 @@ SCRIPTS.
 
 import argparse
 import contextlib
+import copy
 import ctypes
 import io
 import json
@@ -28,6 +30,7 @@ import math
 import os
 import pickle
 import signal
+import statistics
 import sys
 import tempfile
 import threading
@@ -63,7 +66,7 @@ SAMPLE_SEPARATOR = "\n" + "=" * 40 + "\n"  # between samples in samples.txt (a c
 RUN_FILES = ("ckpt.pt", "metrics.json", "loss.png", "samples.txt")  # what a run writes in out_dir
 # Config fields that do not change what training computes: --resume may give them anew.
 NOT_TRAINING = {"data", "device", "compile", "prompt", "max_new_tokens", "temperature", "top_k",
-                "out_dir", "sample_only", "resume", "preset"}
+                "out_dir", "sample_only", "resume", "preset", "threads"}
 # Set by main()'s handler for Ctrl-C (SIGINT) and SIGTERM; train() reads it after every step.
 stop_requested = threading.Event()
 
@@ -114,6 +117,8 @@ def check_config(script, config):
     require(config.top_k is None or config.top_k > 0,
             f"--top-k must be greater than 0, not {config.top_k}")
     require(config.prompt and all(config.prompt), "--prompt must not be empty")
+    require(0 <= config.threads <= 1024,
+            f"--threads must be between 0 (timed) and 1024, not {config.threads}")
     check_path(config.data, "--data")
     check_path(config.out_dir, "--out-dir")
     check_device(script, config)
@@ -302,16 +307,20 @@ class TrainingLog:
         self.title = f"BabyGPT {version}: {concept}"
         self.history = []
         self.first_step = 0
+        threads = choose_threads(config, model, tokenizer.vocab_size) if device == "cpu" else ""
         self.start = time.perf_counter()
         n_params = sum(p.numel() for p in model.parameters())
         self.about = {"version": version, "config": asdict(config), "device": device,
-                      "torch": str(torch.__version__), "parameters": n_params}
+                      "torch": str(torch.__version__), "parameters": n_params,
+                      "threads": torch.get_num_threads()}
         if not self.is_main:
             return
         processes = (f" | {torch.distributed.get_world_size()} processes "
                      f"({torch.distributed.get_backend()})" if torch.distributed.is_initialized()
                      else "")
         print(f"{self.title} | device {device}{processes} | torch {torch.__version__}")
+        if threads:
+            print(f"CPU threads: {threads}")
         print(f"corpus {config.data}: vocabulary {tokenizer.vocab_size:,} | "
               f"parameters {n_params:,}")
         print(f"ckpt.pt, metrics.json, loss.png go to {self.out_dir}")
@@ -409,6 +418,103 @@ class TrainingLog:
         ax.plot(steps, [h["val_loss"] for h in self.history], marker=".", label="val")
         ax.legend()
         return fig
+
+
+# ---- CPU threads: timed, not guessed
+# The lesson's tensors are small: an operation is a few microseconds of work, and splitting it over
+# threads can cost more than it saves, or not, depending on the CPU. So before training, a few steps
+# of the run's own model are timed at 1, 2, 4, ... threads, and the run keeps the fastest.
+
+THREADS_AT_IMPORT = torch.get_num_threads()  # torch's own choice (or the user's, made before)
+timed_threads = {}  # what has been timed in this process: {what was timed: (threads, times)}
+
+
+def candidate_threads():
+    """1, 2, 4, ... and the number of cores this process may use."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity call
+        cores = os.cpu_count() or 1
+    return sorted({1, cores} | {2**k for k in range(1, cores.bit_length()) if 2**k < cores})
+
+
+def fastest_threads(work, seconds=1.0):
+    """Time work() at each candidate thread count, in turn, round after round: two rounds to warm
+    up, then at least 3 and at most 15, until about `seconds` have passed. Returns (the fewest
+    threads within 5% of the fastest median, {threads: median seconds per call})."""
+    counts = candidate_threads()
+    times = {n: [] for n in counts}
+    start = time.perf_counter()
+    for round_ in range(2 + 15):
+        for n in counts:
+            torch.set_num_threads(n)
+            begin = time.perf_counter()
+            work()
+            if round_ >= 2:  # the first calls at a new count are slow: caches, threads starting
+                times[n].append(time.perf_counter() - begin)
+        if round_ >= 2 + 3 - 1 and time.perf_counter() - start > seconds:
+            break
+    medians = {n: statistics.median(t) for n, t in times.items()}
+    fastest = min(medians.values())
+    return min(n for n, s in medians.items() if s <= 1.05 * fastest), medians
+
+
+def use_threads(requested, what, work):
+    """Set torch's CPU threads for `what` (a key: the shapes that work() computes) and say why:
+    --threads N (requested) when given; else the user's OMP_NUM_THREADS or torch.set_num_threads;
+    else the fastest count for work(), timed once per process. Returns the header's words."""
+    if requested:
+        torch.set_num_threads(requested)
+        return f"{requested} (--threads)"
+    if "OMP_NUM_THREADS" in os.environ:  # torchrun sets it too: 1 unless given
+        return f"{torch.get_num_threads()} (OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']})"
+    ours = {THREADS_AT_IMPORT} | {threads for threads, _ in timed_threads.values()}
+    if torch.get_num_threads() not in ours:
+        return f"{torch.get_num_threads()} (set by torch.set_num_threads)"
+    if work is None:
+        return f"{torch.get_num_threads()} (torch's own choice, not timed)"
+    if what not in timed_threads:
+        timed_threads[what] = fastest_threads(work)
+    threads, times = timed_threads[what]
+    torch.set_num_threads(threads)
+    timings = ", ".join(f"{s * 1000:.1f} ms on {n}" for n, s in times.items())
+    return f"{threads}, the fastest here: a step took {timings} (--threads N to choose)"
+
+
+def choose_threads(config, model, vocab_size):
+    """On the CPU, before training: the thread count for config's run, set and described. The
+    steps are timed on a copy of the model with random characters, and leave the random numbers
+    as they were: the run trains exactly as it would have with these threads and no timing."""
+    scratch = copy.deepcopy(model)
+    optimizer = torch.optim.AdamW(scratch.parameters(), fused=True)
+
+    def step():  # the loop's steps 2-5, at the run's shapes, on random characters
+        xb = torch.randint(vocab_size, (config.batch_size, config.block_size))
+        _, loss = scratch(xb, xb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    what = ("train", type(model).__module__, sum(p.numel() for p in model.parameters()),
+            config.batch_size, config.block_size)
+    if config.compile:  # the copy would be compiled anew, for longer than timing could save
+        step = None
+    with torch.random.fork_rng(devices=[]):  # the run's random numbers stay as they were
+        return use_threads(config.threads, what, step)
+
+
+def choose_writing_threads(requested, model):
+    """The same for writing (--sample-only, the explorer, write_poem): timed on one character's
+    logits from a full context, without gradients, as generation computes them."""
+    context = torch.zeros(1, model.block_size, dtype=torch.long)  # (1, T): any ids will do
+
+    @torch.no_grad()
+    def step():
+        model(context)
+
+    what = ("write", type(model).__module__, sum(p.numel() for p in model.parameters()),
+            model.block_size)
+    return use_threads(requested, what, step)
 
 
 def on_every_rank(failure, device):
@@ -649,6 +755,8 @@ def main(script, argv=None):
                 "does not: give one of them")
         if config.sample_only:
             model, tokenizer = load_checkpoint(script, config)
+            if next(model.parameters()).device.type == "cpu":
+                print(f"CPU threads: {choose_writing_threads(config.threads, model)}")
         else:
             check_config(script, config)  # before any time is spent
             if config.resume and has_finished(script, config):

@@ -91,6 +91,8 @@ def textbook_setup(module, config, device):
     n = int(0.9 * len(data))
     torch.manual_seed(config.seed)
     model = module.BabyGPT(config, len(chars)).to(device)
+    if device == "cpu":  # the threads the scripts' train() would choose (timed once a process)
+        plumbing.choose_threads(config, model, len(chars))
     # The scripts' optimizer and schedule (the lecture's is a plain AdamW at a fixed rate): the two
     # loops then differ only in how they feed, evaluate and sync, and their losses are comparable.
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, fused=True)

@@ -137,6 +137,7 @@ CASES = {
     "5-learning-rate-overflows": (lambda m, tmp: ["--learning-rate", "1e35"], ["--learning-rate 1e+35 is too large: at most 1e+30"]),
     "5-temperature-negative": (lambda m, tmp: ["--temperature", "-1"], ["--temperature must be", "not -1.0"]),
     "5-top-k-zero": (lambda m, tmp: ["--top-k", "0"], ["--top-k must be", "greater than 0, not 0"]),
+    "5-threads-negative": (lambda m, tmp: ["--threads", "-1"], ["--threads must be between 0 (timed) and 1024, not -1"]),
     "6-no-cuda": (lambda m, tmp: ["--device", "cuda"], ["--device cuda", "no CUDA GPU"]),
     "6-no-mps": (lambda m, tmp: ["--device", "mps"], ["--device mps", "not available"]),
     "7-sample-only-without-checkpoint": (lambda m, tmp: ["--sample-only", "--out-dir", str(tmp / "empty")], ["no checkpoint at"]),

@@ -125,7 +125,8 @@ def train_and_measure(module, config, poems):
         "measures": {"seed": config.seed, "val_loss": final["val_loss"],
                      "train_loss": final["train_loss"], "clause_distance": distance,
                      "wall_seconds": final["wall_seconds"],
-                     "tokens_per_second": final["tokens_per_second"], **in_form,
+                     "tokens_per_second": final["tokens_per_second"],
+                     "threads": metrics.get("threads"), **in_form,
                      "loss_by_kind": by_kind},
     }
 

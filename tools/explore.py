@@ -76,7 +76,7 @@ class RequestError(Exception):
 # ---- What the page asks, answered by the models: plain Python, tested without a browser
 
 class Explorer:
-    def __init__(self, runs, data):
+    def __init__(self, runs, data, threads=0):
         """Load every version found in runs (or its script's own runs/), and read the corpus for
         the sample ci, the tunes' templates and the copy check. The corpus is read once, here."""
         text = corpus.read(data)  # plumbing.BabyGPTError if it cannot be used
@@ -88,6 +88,11 @@ class Explorer:
         # a v7 writing step took 1.4 ms on one thread, 10 ms once a second thread had computed.
         self.torch_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="torch")
         self.models, self.missing = self.on_torch_thread(load_models, runs)
+        # That thread's CPU threads (--threads, or timed on the largest model's writing step).
+        largest = max((model for _, model, _ in self.models.values()), default=None,
+                      key=lambda model: sum(p.numel() for p in model.parameters()))
+        self.threads = (self.on_torch_thread(plumbing.choose_writing_threads, threads, largest)
+                        if largest is not None else "none (no model)")
 
     def on_torch_thread(self, function, *args, **kwargs):
         return self.torch_thread.submit(function, *args, **kwargs).result()
@@ -399,6 +404,8 @@ def build_parser():
     parser.add_argument("--host", default="127.0.0.1", help="the address to listen on; another "
                         "than 127.0.0.1 lets other machines on the network use the models")
     parser.add_argument("--port", type=int, default=8000, help="0: any free port")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch; 0: time "
+                        "a writing step at 1, 2, 4... and keep the fastest")
     return parser
 
 
@@ -408,7 +415,9 @@ def main(argv=None):
         print(f"warning: --host {args.host}: other machines that reach this address can use the "
               "explorer; it has no password", file=sys.stderr)
     try:
-        explorer = Explorer(args.runs, args.data)
+        plumbing.require(0 <= args.threads <= 1024, "--threads must be between 0 (timed) and "
+                         f"1024, not {args.threads}")
+        explorer = Explorer(args.runs, args.data, args.threads)
     except plumbing.BabyGPTError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.status
@@ -420,6 +429,7 @@ def main(argv=None):
         print(f"error: cannot listen on {args.host}:{args.port}: {err.strerror}; try --port 0",
               file=sys.stderr)
         return 1
+    print(f"CPU threads: {explorer.threads}")
     print(f"BabyGPT explorer: open {server.url} (Ctrl-C stops it)", flush=True)
     try:
         server.serve_forever()

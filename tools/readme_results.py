@@ -141,8 +141,9 @@ def add(results, later):
         old = [s["val_loss"] for s in results["versions"][version]]
         new = [s["val_loss"] for s in later["versions"][version]]
         plumbing.require(old == new, f"--add: {version}'s val losses differ from the results "
-                         f"file's ({new} against {old}): another machine, torch or code measured "
-                         "it, so its numbers cannot stand in one table with them")
+                         f"file's ({new} against {old}): another machine, thread count (--threads), "
+                         "torch or code measured it, so its numbers cannot stand in one table "
+                         "with them")
     new_versions = [v for v in later["versions"] if v not in results["versions"]]
     plumbing.require(new_versions, "--add: the results file already has every version of the "
                      "comparison: nothing to add")

@@ -171,6 +171,17 @@ def machine():
             "date": datetime.date.today().isoformat()}
 
 
+def threads_used(results):
+    """The CPU threads the runs trained with: one number when all used the same, else each
+    version's (each script times its own model: plumbing.choose_threads)."""
+    by_version = {r["version"]: sorted({s.get("threads") for s in r["seeds"]}, key=str)
+                  for r in results}
+    counts = {n for used in by_version.values() for n in used}
+    if len(counts) == 1:
+        return counts.pop()
+    return ", ".join(f"{v} {'/'.join(map(str, used))}" for v, used in by_version.items())
+
+
 def budget_line(settings):
     keys = ("data", "max_iters", "batch_size", "block_size", "learning_rate", "n_embd", "seed")
     return ", ".join(f"{k} {settings[k]}" for k in keys)
@@ -200,7 +211,8 @@ def write_report(results, settings, out_root):
     )
     plumbing.write_text(md, report)
     numbers = {"settings": {k: v for k, v in settings.items() if k != "prompt"},
-               "machine": machine(), "floors": results[0]["floors"],
+               "machine": {**machine(), "threads": threads_used(results)},
+               "floors": results[0]["floors"],
                "parameters": {r["version"]: r["parameters"] for r in results},
                "versions": {r["version"]: r["seeds"] for r in results}}
     plumbing.write_text(js, json.dumps(numbers, ensure_ascii=False, indent=1) + "\n")

@@ -47,6 +47,8 @@ def build_parser():
                         help="folder of <version>/ckpt.pt")
     parser.add_argument("--data", default=str(plumbing.HERE / "data" / "songci.txt"),
                         help="the corpus the model trained on: the tunes' forms and the copy check")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch; 0: time "
+                        "a writing step at 1, 2, 4... and keep the fastest")
     return parser
 
 
@@ -58,6 +60,8 @@ def check_arguments(args):
         return "--top-k must be at least 1"
     if args.top_p is not None and not 0 < args.top_p <= 1:
         return "--top-p must be over 0 and at most 1"
+    if not 0 <= args.threads <= 1024:
+        return "--threads must be between 0 (timed) and 1024"
     return None
 
 
@@ -92,6 +96,7 @@ def write(args):
               f"runs/{script}; train it: python {script}.py", file=sys.stderr)
         return 2
     model, tokenizer = checkpoints.load(args.version, folder)
+    threads = plumbing.choose_writing_threads(args.threads, model)
     problems = sampling.check_writable(tokenizer, template, args.acrostic)
     if problems:
         print(f"error: cannot write {template.tune}: {'; '.join(problems)}", file=sys.stderr)
@@ -106,6 +111,7 @@ def write(args):
     unseen = [ci for ci in corpus.validation_ci(text) if ci.tune == template.tune]
     real = mean_check([copy.check(ci.lines) for ci in unseen])
 
+    print(f"CPU threads: {threads}")
     print(f"\n{template.tune}\n" + "\n".join(lines) + "\n")
     print(f"form score {poetry_form.form_score(lines, template):.2f} against {template} "
           f"(the form of {template.share:.0%} of the corpus's {template.count} {template.tune})")
