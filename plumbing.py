@@ -69,6 +69,13 @@ NOT_TRAINING = {"data", "device", "compile", "prompt", "max_new_tokens", "temper
                 "out_dir", "sample_only", "resume", "preset", "threads"}
 # Set by main()'s handler for Ctrl-C (SIGINT) and SIGTERM; train() reads it after every step.
 stop_requested = threading.Event()
+stop_requested_at = math.inf  # when (time.monotonic()); an evaluation gets STOP_GRACE more seconds
+STOP_GRACE = 1.0
+
+
+class EvaluationDropped(Exception):
+    """Raised in an evaluation still running STOP_GRACE seconds after a stop: TrainingLog saves
+    the steps done instead, without their losses."""
 
 
 class BabyGPTError(Exception):
@@ -307,6 +314,7 @@ class TrainingLog:
         self.title = f"BabyGPT {version}: {concept}"
         self.history = []
         self.first_step = 0
+        self.hooks = []  # removed on leaving the with block
         threads = choose_threads(config, model, tokenizer.vocab_size) if device == "cpu" else ""
         self.start = time.perf_counter()
         n_params = sum(p.numel() for p in model.parameters())
@@ -341,11 +349,34 @@ class TrainingLog:
         if failure:
             self.__exit__()
             raise failure
+        # Counted by the optimizer, not by the loop: a stop in the middle of an evaluation saves
+        # the steps done. Under torchrun every rank must evaluate alike: no evaluation is dropped.
+        self.steps_done = self.first_step
+        self.hooks.append(self.optimizer.register_step_post_hook(self.count_step))
+        if not (self.config.compile or torch.distributed.is_initialized()):
+            self.hooks.append(self.model.register_forward_pre_hook(self.drop_late_evaluation))
         return self
 
-    def __exit__(self, *exception):
+    def __exit__(self, kind=None, error=None, traceback=None):
+        for hook in self.hooks:
+            hook.remove()
+        dropped = kind is EvaluationDropped
+        if dropped and self.is_main and self.history and self.steps_done > self.history[-1]["step"]:
+            elapsed = time.perf_counter() - self.start
+            tqdm.write(f"step {self.steps_done:>6} | not evaluated: stopped | {elapsed:7.1f}s")
+            self.save(self.steps_done, elapsed)
         if self.lock:
             self.lock.close()  # closing the lock file releases the lock
+        return dropped  # swallowed: train() returns what it has, and main() samples from it
+
+    def count_step(self, optimizer, args, kwargs):
+        self.steps_done += 1
+
+    def drop_late_evaluation(self, model, inputs):
+        """Before every forward pass: one in evaluation (model.eval()) more than STOP_GRACE seconds
+        after Ctrl-C or SIGTERM ends the evaluation. A training step always finishes."""
+        if not model.training and time.monotonic() - stop_requested_at > STOP_GRACE:
+            raise EvaluationDropped
 
     def resume(self):
         """--resume: the model, the optimizer, the schedule, the history and the random state back
@@ -394,6 +425,11 @@ class TrainingLog:
             return
         tqdm.write(f"step {step:>6} | train {losses['train']:.4f} | val {losses['val']:.4f} | "
                    f"{elapsed:7.1f}s")
+        self.save(step, elapsed)
+
+    def save(self, step, elapsed):
+        """ckpt.pt, metrics.json and loss.png: the model after `step` steps, and the evaluations
+        so far."""
         checkpoint = {**self.about, "step": step, "chars": self.chars,  # tensors and plain types
                       "model": self.model.state_dict(), "history": self.history,
                       "optimizer": self.optimizer.state_dict(),  # the rest is for --resume
@@ -403,7 +439,7 @@ class TrainingLog:
         write_file(self.out_dir / "ckpt.pt", torch_bytes(checkpoint))
         tokens = step * self.config.batch_size * self.config.block_size
         final = {**self.history[-1], "wall_seconds": elapsed, "tokens_per_second": tokens / elapsed,
-                 "interrupted": step < self.config.max_iters}
+                 "interrupted": step < self.config.max_iters, "steps_trained": step}
         metrics = {**self.about, "history": self.history, "final": final}
         text = json.dumps(metrics, ensure_ascii=False, indent=2) + "\n"
         write_text(self.out_dir / "metrics.json", text)
@@ -438,14 +474,14 @@ def candidate_threads():
     return sorted({1, cores} | {2**k for k in range(1, cores.bit_length()) if 2**k < cores})
 
 
-def fastest_threads(work, seconds=1.0):
+def fastest_threads(work, rounds=15, seconds=1.0):
     """Time work() at each candidate thread count, in turn, round after round: two rounds to warm
-    up, then at least 3 and at most 15, until about `seconds` have passed. Returns (the fewest
+    up, then at least 3 and at most `rounds`, until about `seconds` have passed. Returns (the fewest
     threads within 5% of the fastest median, {threads: median seconds per call})."""
     counts = candidate_threads()
     times = {n: [] for n in counts}
     start = time.perf_counter()
-    for round_ in range(2 + 15):
+    for round_ in range(2 + max(3, rounds)):
         for n in counts:
             torch.set_num_threads(n)
             begin = time.perf_counter()
@@ -459,10 +495,11 @@ def fastest_threads(work, seconds=1.0):
     return min(n for n, s in medians.items() if s <= 1.05 * fastest), medians
 
 
-def use_threads(requested, what, work):
+def use_threads(requested, what, work, rounds=15):
     """Set torch's CPU threads for `what` (a key: the shapes that work() computes) and say why:
     --threads N (requested) when given; else the user's OMP_NUM_THREADS or torch.set_num_threads;
-    else the fastest count for work(), timed once per process. Returns the header's words."""
+    else the fastest count for work(), timed once per process (fastest_threads: at most `rounds`
+    rounds). Returns the header's words."""
     if requested:
         torch.set_num_threads(requested)
         return f"{requested} (--threads)"
@@ -474,7 +511,7 @@ def use_threads(requested, what, work):
     if work is None:
         return f"{torch.get_num_threads()} (torch's own choice, not timed)"
     if what not in timed_threads:
-        timed_threads[what] = fastest_threads(work)
+        timed_threads[what] = fastest_threads(work, rounds)
     threads, times = timed_threads[what]
     torch.set_num_threads(threads)
     timings = ", ".join(f"{s * 1000:.1f} ms on {n}" for n, s in times.items())
@@ -499,8 +536,11 @@ def choose_threads(config, model, vocab_size):
             config.batch_size, config.block_size)
     if config.compile:  # the copy would be compiled anew, for longer than timing could save
         step = None
+    # A short run gets a short timing: a hundredth of its steps in rounds (at least 3, at most 15),
+    # and about a second at most.
+    rounds = config.max_iters // 100
     with torch.random.fork_rng(devices=[]):  # the run's random numbers stay as they were
-        return use_threads(config.threads, what, step)
+        return use_threads(config.threads, what, step, rounds)
 
 
 def choose_writing_threads(requested, model):
@@ -624,13 +664,19 @@ def read_checkpoint(path, version, device):
     written_by = state.get("version") if isinstance(state, dict) else None
     require(written_by == version, f"{path} is not a BabyGPT {version} checkpoint (it was written "
             f"by {written_by or 'another program'}); use another --out-dir")
+    step = state.get("step", 0)  # a missing step is for load_checkpoint to name
+    require(type(step) is int and step >= 0, f"{path} holds step {step!r}, which is no count of "
+            "steps: the file is damaged; use the one in earlier/, or train again")
     return state
 
 
-def load_checkpoint(script, config):
+def load_checkpoint(script, config, sampling=True):
     """The script's model saved in --out-dir, checked as input from outside.
-    Returns (model, tokenizer)."""
-    check_config(script, config)
+    Returns (model, tokenizer). sampling: for the script's --sample-only, which writes samples.txt
+    there from its --prompt; a tool (the explorer, write_poem) only reads the folder, has no
+    --prompt."""
+    if sampling:
+        check_config(script, config)
     path = resolve_out_dir(config, script.VERSION) / "ckpt.pt"
     require(path.is_file(), f"--sample-only: no checkpoint at {path}; train first or set --out-dir")
     device = script.choose_device(config.device)
@@ -645,14 +691,15 @@ def load_checkpoint(script, config):
         tokenizer = script.Tokenizer(state["chars"])  # the vocabulary it was trained with, as saved
         model = script.BabyGPT(saved, tokenizer.vocab_size).to(device)
         model.load_state_dict(state["model"])
-        step = int(state["step"])
+        step = state["step"]
     except BabyGPTError as err:
         raise BabyGPTError(f"{path} holds settings this script refuses: {err}") from None
     except (KeyError, TypeError, ValueError, RuntimeError) as err:  # fields, types or shapes
         raise BabyGPTError(f"{path} does not fit this script's model ({err!r:.80})") from None
     require(all(p.isfinite().all() for p in model.parameters()), f"{path} holds weights that are "
             "NaN or infinite, which cannot be sampled from; train again")
-    check_prompts(config, tokenizer.chars)
+    if sampling:
+        check_prompts(config, tokenizer.chars)
     print(f"BabyGPT {script.VERSION}: {script.CONCEPT} | loaded step {step} from {path}")
     return model, tokenizer
 
@@ -711,7 +758,9 @@ def stop_on_signals():
 
 
 def on_stop(signum, frame):
+    global stop_requested_at
     stop_requested.set()
+    stop_requested_at = time.monotonic()
     name = signal.Signals(signum).name
     if "RANK" in os.environ:  # torchrun passes each signal on to every rank: a terminal's Ctrl-C
         if rank() == 0:  # comes twice. torchrun itself kills them all if they take too long.
@@ -748,8 +797,10 @@ def main(script, argv=None):
     the exit status; every problem a user can fix is one line on stderr."""
     if signal.getsignal(signal.SIGINT) is signal.SIG_DFL:  # set at import: torch is loaded now
         signal.signal(signal.SIGINT, signal.default_int_handler)  # so Ctrl-C as usual
+    global stop_requested_at
     config = parse_config(script, argv)
     stop_requested.clear()  # not set by an earlier call in this process
+    stop_requested_at = math.inf
     try:
         require(not (config.resume and config.sample_only), "--resume trains and --sample-only "
                 "does not: give one of them")

@@ -18,12 +18,14 @@ import json
 import os
 import platform
 import statistics
+import sys
 import threading
 import time
 from pathlib import Path
 
 import torch
 
+import plumbing
 from tools import explore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,8 +59,12 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--length", type=int, default=200, help="characters of the scored text")
     args = parser.parse_args(argv)
-
-    explorer = explore.Explorer(args.runs, args.data)
+    if args.repeat < 1 or args.length < 1:
+        raise SystemExit("error: --repeat and --length must be at least 1")
+    try:
+        explorer = explore.Explorer(args.runs, args.data)  # a corpus or checkpoint it cannot use
+    except plumbing.BabyGPTError as err:
+        raise SystemExit(f"error: {err}") from None
     if "v7" not in explorer.models:
         raise SystemExit(f"error: no v7 checkpoint in {args.runs}; train: {explore.TRAIN_COMMAND}")
     server = explore.ExplorerServer(("127.0.0.1", 0), explorer)
@@ -75,8 +81,9 @@ def main(argv=None):
                       max(3, args.repeat // 5))
     server.shutdown()
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} threads, "
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"torch {torch.__version__}, Python {platform.python_version()}")
+    print(f"the models' CPU threads: {explorer.threads}")
     print(f"versions: {', '.join(explorer.models)}; median of {args.repeat} requests over HTTP")
     print("| request | median ms |")
     print("|---|---:|")

@@ -28,7 +28,9 @@ Each ci (词) becomes one block: its 词牌 (`rhythmic`) on the first line, then
 each entry of `paragraphs` on its own line. Blocks are separated by one blank
 line. The text is kept exactly as it is in the JSON; the only change is that
 a ci is dropped WHOLE when its text shows lost or garbled characters (see
-DROP_RULES). The script prints what it dropped and a table of the results.
+DROP_RULES), or when it has no text at all. The script prints what it dropped
+and a table of the results. A source file that is not UTF-8 JSON of ci, or
+that spells half a surrogate pair, is refused in one line.
 
 Besides the standard library it uses only the project's plumbing (its one
 atomic write and its error), and the output is byte-identical on every rebuild
@@ -87,6 +89,8 @@ DROP_RULES = (
     ),
 )
 
+NO_TEXT = "no text (its paragraphs are empty)"
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 EXAMPLES_PER_REASON = 3
 SHUFFLE_SEED = 0  # the one random order of the ci in both files: the same on every rebuild
 
@@ -166,6 +170,17 @@ def load_ci(path: Path) -> list[dict]:
             f"{path} is not a chinese-poetry list of ci (objects with a "
             "'rhythmic' string and a 'paragraphs' list of strings)"
         )
+    for number, ci in enumerate(data, 1):
+        # JSON can spell half of a UTF-16 surrogate pair (\ud841): not a character, and no
+        # UTF-8 file can hold it.
+        for line in ci_lines(ci):
+            half = LONE_SURROGATE.search(line)
+            if half:
+                raise plumbing.BabyGPTError(
+                    f"{path}: ci {number} holds half a surrogate pair "
+                    f"({ascii(half.group())[1:-1]}), which is no character; the file is "
+                    "damaged: download it again"
+                )
     return data
 
 
@@ -188,11 +203,22 @@ def ci_lines(ci: dict) -> list[str]:
 
 
 def reason_to_drop(ci: dict) -> str | None:
-    """Return why this ci should be dropped, or None to keep it."""
+    """Return why this ci should be dropped, or None to keep it. A ci with a tune name and no
+    text is no ci: counted, it would let a source of names alone pass for a corpus."""
+    if len(ci_lines(ci)) == 1:
+        return NO_TEXT
     for reason, pattern in DROP_RULES:
         if any(pattern.search(line) for line in ci_lines(ci)):
             return reason
     return None
+
+
+def offending_line(ci: dict, reason: str) -> str:
+    """The line that got ci dropped for reason."""
+    if reason == NO_TEXT:
+        return "(no paragraphs)"
+    pattern = dict(DROP_RULES)[reason]
+    return next(line for line in ci_lines(ci) if pattern.search(line))
 
 
 def format_ci(ci: dict) -> str:
@@ -215,9 +241,7 @@ def build_corpus(files: list[Path]) -> Corpus:
             dropped[reason] += 1
             shown = examples.setdefault(reason, [])
             if len(shown) < EXAMPLES_PER_REASON:
-                pattern = dict(DROP_RULES)[reason]
-                bad_line = next(x for x in ci_lines(ci) if pattern.search(x))
-                shown.append(f"{path.name} {ci['rhythmic']}: {bad_line}")
+                shown.append(f"{path.name} {ci['rhythmic']}: {offending_line(ci, reason)}")
     random.Random(SHUFFLE_SEED).shuffle(blocks)  # whole ci move; each keeps its lines
     return Corpus("\n\n".join(blocks) + "\n", len(blocks), dropped, examples)
 
@@ -251,7 +275,7 @@ def check_replacement(path: Path, corpus: Corpus, force: bool) -> None:
 def report_dropped(name: str, corpus: Corpus) -> None:
     total = sum(corpus.dropped.values())
     print(f"{name}: kept {corpus.poems} ci, dropped {total}")
-    for reason, _ in DROP_RULES:
+    for reason in [NO_TEXT, *dict(DROP_RULES)]:
         if corpus.dropped[reason]:
             print(f"  {corpus.dropped[reason]:5d}  {reason}")
             for example in corpus.examples[reason]:

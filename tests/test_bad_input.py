@@ -111,6 +111,10 @@ def no_step(state):
     del state["step"]
 
 
+def infinite_step(state):
+    state["step"] = float("inf")
+
+
 # case -> (extra flags, built in a tmp folder; phrases the one line on stderr must hold). Numbers follow issue 5.
 CASES = {
     "1-data-missing": (lambda m, tmp: ["--data", str(tmp / "missing.txt")], ["cannot read the corpus", "missing.txt"]),
@@ -156,6 +160,7 @@ CASES = {
     "13-checkpoint-with-a-nan-weight": (edited_checkpoint(nan_weight), ["NaN or infinite", "train again"]),
     "13-checkpoint-whose-sizes-cannot-build": (edited_checkpoint(sizes_that_cannot_build), ["settings this script refuses", "divisible"]),
     "13-checkpoint-without-its-step": (edited_checkpoint(no_step), ["does not fit", "KeyError('step')"]),
+    "13-checkpoint-whose-step-is-infinite": (edited_checkpoint(infinite_step), ["holds step inf, which is no count of steps"]),
 }
 # As a command too: a bad corpus, a bad size, a bad checkpoint.
 SUBPROCESS_CASES = ["1-data-not-utf8", "4-n-embd-not-divisible-by-n-head", "8-truncated-checkpoint"]

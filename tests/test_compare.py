@@ -62,7 +62,7 @@ def test_steps_are_paired_by_seed():
 
 def test_png_copy(tmp_path, monkeypatch):
     """--png-copy: the figure also goes where the README shows it (training replaced by a stub)."""
-    def trained(settings, out_root, seeds, versions):
+    def trained(settings, out_root, seeds, versions, progress):
         (tmp_path / "cmp").mkdir()  # as training would
         return [RESULT]
 
@@ -99,7 +99,7 @@ def test_sample_only_resume_and_preset_do_not_apply(tmp_path, capsys, flag):
 def test_versions_picks_the_versions_to_train_in_the_course_order(tmp_path, monkeypatch):
     asked = []
 
-    def trained(settings, out_root, seeds, versions):
+    def trained(settings, out_root, seeds, versions, progress):
         asked.extend(module.VERSION for module in versions)
         return [{**RESULT, "version": version} for version in asked]
 
@@ -131,7 +131,7 @@ def test_the_measure_reads_the_generated_text_it_promises(small_text):
 
 
 @pytest.mark.parametrize("error, status, message", [
-    (KeyboardInterrupt(), 130, "interrupted: the versions trained so far keep their files"),
+    (KeyboardInterrupt(), 130, "interrupted: v1 (seed 1337, in "),
     (MemoryError(), 1, "error: out of memory"),
 ], ids=["ctrl-c", "out-of-memory"])
 def test_ctrl_c_and_out_of_memory_while_training_are_one_line(tmp_path, capsys, monkeypatch, error, status, message):
@@ -156,3 +156,26 @@ def test_a_rerun_keeps_the_earlier_report(tmp_path, capsys):
     assert "![validation loss](compare.png)" in (tmp_path / "compare.md").read_text(encoding="utf-8")
     assert f"compare.png, compare.md moved to {aside}" in capsys.readouterr().out
     assert not (aside / "compare.json").exists()  # there was none: nothing to move
+
+
+@pytest.mark.slow
+def test_an_interrupted_comparison_says_what_it_finished_and_leaves_no_report_beside_it(tmp_path, capsys, monkeypatch):
+    """Ctrl-C in v3 (issue 36): the line names v3 and the versions finished; the earlier report
+    went to earlier/ before anything trained, so no compare.md sits beside a mix of runs."""
+    (tmp_path / "compare.md").write_text("the earlier report\n", encoding="utf-8")
+    real = compare_versions.train_and_measure
+
+    def ctrl_c_in_v3(module, config, poems):
+        if module.VERSION == "v3":
+            raise KeyboardInterrupt
+        return real(module, config, poems)
+
+    monkeypatch.setattr(compare_versions, "train_and_measure", ctrl_c_in_v3)
+    assert compare_versions.main(TINY + ["--out-dir", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"interrupted: v3 (seed 1337, in {tmp_path / 'v3'}) was training" in err
+    assert "finished: v1 (seed 1337), v2 (seed 1337)." in err and "run the comparison again" in err
+    assert not (tmp_path / "compare.md").exists()
+    [aside] = (tmp_path / "earlier").iterdir()
+    assert (aside / "compare.md").read_text(encoding="utf-8") == "the earlier report\n"

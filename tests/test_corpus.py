@@ -30,3 +30,11 @@ def test_a_clause_is_its_characters_and_its_mark():
 def test_the_lines_of_a_written_ci_end_at_its_first_blank_line():
     assert corpus.ci_lines("春风十里。\n明月。\n\n浣溪沙\n") == ("春风十里。", "明月。")
     assert corpus.ci_lines("\n\n") == ()
+
+
+def test_a_corpus_without_the_scripts_prompt_characters_is_read(tmp_path):
+    """The tools have no --prompt: a corpus without 春江, 明月 or 往事 is theirs to read (issue 36:
+    the explorer named --prompt, a flag it does not have)."""
+    path = tmp_path / "c.txt"
+    path.write_text("调\n一二三。\n\n" * 50, encoding="utf-8")
+    assert corpus.read(path).startswith("调\n一二三。")

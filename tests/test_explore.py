@@ -8,6 +8,7 @@ Screenshots for the README, from a full comparison run (the same tests, same che
     EXPLORE_RUNS=runs/compare EXPLORE_SCREENSHOTS=docs python -m pytest tests/test_explore.py -k browser
 """
 
+import contextlib
 import http.client
 import json
 import math
@@ -39,15 +40,23 @@ def runs(request):
     return request.getfixturevalue("tiny_comparison")[2]
 
 
+@contextlib.contextmanager
+def serving(explorer, host="127.0.0.1"):
+    """An explorer server on a free port of host, from a thread of this process."""
+    running = explore.ExplorerServer((host, 0), explorer)
+    threading.Thread(target=running.serve_forever, daemon=True).start()
+    try:
+        yield running
+    finally:
+        running.shutdown()
+        running.server_close()
+
+
 @pytest.fixture(scope="module")
 def server(runs):
-    """The explorer, serving on a free port of 127.0.0.1 from a thread of this process."""
-    running = explore.ExplorerServer(("127.0.0.1", 0), explore.Explorer(runs, CORPUS))
-    thread = threading.Thread(target=running.serve_forever, daemon=True)
-    thread.start()
-    yield running
-    running.shutdown()
-    running.server_close()
+    """The explorer of the tests' checkpoints."""
+    with serving(explore.Explorer(runs, CORPUS)) as running:
+        yield running
 
 
 def ask(server, method, path, body=None, headers=None):
@@ -93,12 +102,77 @@ JSON = {"Content-Type": "application/json"}
     ("GET", "/api/sample?index=-1", None, None, 400, "whole number"),
     ("GET", "/", None, {"Host": "attacker.example:80"}, 403, "not this server's address"),
     ("POST", "/api/score", {"text": "春风"}, {"Host": "attacker.example"}, 403, "not this server's address"),
+    # Issue 36: odd JSON and odd numbers, each a JSON 4xx (a 500 or a closed connection before).
+    ("POST", "/api/score", b'{"text": "\\ud800"}', JSON, 400, "half a surrogate pair"),
+    ("POST", "/api/write", b'{"version": "v7", "prompt": "x", "temperature": NaN}', JSON, 400, "NaN is not"),
+    ("POST", "/api/score", b"[" * 20_000 + b"]" * 20_000, JSON, 400, "not JSON"),
+    ("POST", "/api/write", b'{"version": "v7", "prompt": "x", "seed": 1' + b"0" * 5000 + b"}", JSON, 400, "not JSON"),
+    ("POST", "/api/score", b'{"text": "x"}', {**JSON, "Content-Length": "\xb2"}, 411, "Content-Length"),
+    ("GET", "/api/sample?index=%C2%B2", None, None, 400, "whole number"),
 ])
 def test_a_bad_request_gets_its_4xx_and_the_server_serves_on(server, method, path, body, headers, status,
                                                               message):
     got, answer = ask(server, method, path, body, headers)
     assert (got, message in answer["error"]) == (status, True), answer
     assert ask(server, "GET", "/api/info")[0] == 200
+
+
+@pytest.mark.slow
+def test_a_client_that_sends_half_a_request_is_closed_and_others_are_served(server, monkeypatch):
+    monkeypatch.setattr(explore.ExplorerHandler, "timeout", 0.5)  # REQUEST_TIMEOUT, shortened
+    silent = socket.create_connection(server.server_address[:2])
+    silent.sendall(b"POST /api/score HTTP/1.1\r\nHost: localhost\r\n")  # and then nothing
+    assert ask(server, "GET", "/api/info")[0] == 200  # served meanwhile
+    silent.settimeout(10)
+    assert silent.recv(1000) == b""  # closed by the server, well before 10 s
+    silent.close()
+
+
+@pytest.mark.slow
+def test_a_full_queue_is_a_503_and_a_gone_clients_work_is_dropped(server, monkeypatch):
+    explorer = server.explorer
+    monkeypatch.setattr(explorer, "places", threading.BoundedSemaphore(2))
+    explorer.places.acquire()  # one request already waiting
+    scored = []
+    monkeypatch.setattr(explorer, "score_one", lambda version, text: scored.append(version) or {})
+    busy = threading.Event()
+    explorer.torch_thread.submit(busy.wait, 30)  # the models are busy
+    try:
+        # The last place: taken by a client that leaves before the models are free.
+        leaving = socket.create_connection(server.server_address[:2])
+        body = json.dumps({"text": "春风"}).encode()
+        leaving.sendall(b"POST /api/score HTTP/1.0\r\nHost: localhost:%d\r\nContent-Type: "
+                        b"application/json\r\nContent-Length: %d\r\n\r\n%s"
+                        % (server.server_address[1], len(body), body))
+        for _ in range(100):  # until its request waits
+            if explorer.places._value == 0:
+                break
+            threading.Event().wait(0.05)
+        status, answer = ask(server, "POST", "/api/score", {"text": "春风"})
+        assert status == 503 and "busy" in answer["error"]
+        leaving.close()
+        threading.Event().wait(1)  # the server sees it gone (it looks four times a second)
+    finally:
+        busy.set()
+    for _ in range(100):
+        if explorer.places._value == 1:
+            break
+        threading.Event().wait(0.05)
+    assert explorer.places._value == 1  # its place given back
+    assert scored == []  # and nothing computed for it
+    explorer.places.release()
+
+
+@pytest.mark.slow
+def test_an_explicit_host_answers_any_ip_address_of_the_machine_but_no_other_name(server):
+    with serving(server.explorer, host="0.0.0.0") as anywhere:
+        port = anywhere.server_address[1]
+        for host in (f"127.0.0.1:{port}", f"192.0.2.7:{port}", f"[::1]:{port}"):
+            assert ask(anywhere, "GET", "/api/info", headers={"Host": host})[0] == 200, host
+        for host in (f"attacker.example:{port}", "192.0.2.7:1"):
+            assert ask(anywhere, "GET", "/api/info", headers={"Host": host})[0] == 403, host
+    # The default, 127.0.0.1, answers its own names only.
+    assert ask(server, "GET", "/api/info", headers={"Host": f"192.0.2.7:{server.server_address[1]}"})[0] == 403
 
 
 @pytest.mark.slow
@@ -326,17 +400,39 @@ def test_browser_writes_a_ci_that_obeys_its_template(visit):
 @pytest.mark.slow
 def test_browser_newcomer_page_names_the_missing_versions(browser, tmp_path, monkeypatch):
     monkeypatch.setattr(checkpoints, "SCRIPT_RUNS", tmp_path)
-    empty = explore.ExplorerServer(("127.0.0.1", 0), explore.Explorer(tmp_path, CORPUS))
-    thread = threading.Thread(target=empty.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(explore.Explorer(tmp_path, CORPUS)) as empty:
         visit = Visit(browser, empty)
         visit.page.wait_for_selector("#missing:not([hidden])")
         assert "python -m tools.compare_versions" in visit.page.text_content("#missing")
         visit.check_clean()
-    finally:
-        empty.shutdown()
-        empty.server_close()
+
+
+def mixed_runs_folder(runs, tmp_path):
+    """The tests' comparison as an interrupted rerun at another seed leaves it: v2 from seed 1338,
+    v3 stopped halfway, the rest from seed 1337."""
+    mixed = tmp_path / "mixed"
+    shutil.copytree(runs, mixed, ignore=shutil.ignore_patterns("seeds", "earlier"))
+    shutil.rmtree(mixed / "v2")
+    shutil.copytree(runs / "seeds" / "1338" / "v2", mixed / "v2")
+    metrics = json.loads((mixed / "v3" / "metrics.json").read_text(encoding="utf-8"))
+    metrics["final"].update(step=10, steps_trained=10)
+    (mixed / "v3" / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    return mixed
+
+
+@pytest.mark.slow
+def test_checkpoints_of_different_runs_are_never_shown_as_one(browser, tiny_comparison, tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoints, "SCRIPT_RUNS", tmp_path)
+    with serving(explore.Explorer(mixed_runs_folder(tiny_comparison[2], tmp_path), CORPUS)) as mixed:
+        status, info = ask(mixed, "GET", "/api/info")
+        assert status == 200
+        assert info["mixed"] == ["trained at different settings: v1, v3, v4, v5, v6, v7, v8, v9: seed 1337; "
+                                 "v2: seed 1338", "v3 stopped at step 10 of 20"]
+        assert info["versions"][1]["origin"]["settings"]["seed"] == 1338
+        visit = Visit(browser, mixed)
+        visit.page.wait_for_selector("#mixed:not([hidden])")
+        assert "v2: seed 1338" in visit.page.text_content("#mixed")
+        visit.check_clean()
 
 
 # ---- The command line, a bug, the benchmark
@@ -353,9 +449,24 @@ def test_a_bug_is_a_500_with_its_traceback_in_the_terminal_and_the_server_serves
     assert ask(server, "GET", "/api/info")[0] == 200
 
 
+def test_a_model_of_a_corpus_without_the_scripts_prompts_loads(tmp_path):
+    from test_bad_input import write_checkpoint
+
+    write_checkpoint(BY_VERSION["v1"], tmp_path / "runs" / "v1", "调\n一二三。\n\n" * 50)
+    model, tokenizer = checkpoints.load("v1", tmp_path / "runs" / "v1")
+    assert "春" not in tokenizer.chars
+
+
+def truncated_v3(runs):
+    (runs / "v3").mkdir(parents=True)
+    (runs / "v3" / "ckpt.pt").write_bytes(b"PK\x03\x04 not all of it")
+
+
 @pytest.mark.parametrize("args, message, status", [
     (["--data", "{tmp}/none.txt"], "cannot read the corpus", 2),
     (["--port", "{busy}"], "cannot listen on 127.0.0.1:", 1),
+    (["--port", "70000"], "--port must be from 0 to 65535, not 70000", 2),
+    (["--runs", "{tmp}/truncated"], "v3/ckpt.pt is corrupt or truncated", 2),
 ])
 def test_cli_problem_is_one_line(tmp_path, monkeypatch, capsys, args, message, status):
     monkeypatch.setattr(checkpoints, "SCRIPT_RUNS", tmp_path)
@@ -363,6 +474,7 @@ def test_cli_problem_is_one_line(tmp_path, monkeypatch, capsys, args, message, s
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         filled = [a.format(tmp=tmp_path, busy=busy.getsockname()[1]) for a in args]
+        truncated_v3(tmp_path / "truncated")
         got = explore.main(["--runs", str(tmp_path), "--data", str(SMALL_CORPUS), *filled])
     err = capsys.readouterr().err
     assert got == status and message in err and len(err.strip().splitlines()) == 1, err
@@ -375,3 +487,12 @@ def test_benchmark_prints_its_table(runs, capsys):
     bench_explore.main(["--runs", str(runs), "--data", str(SMALL_CORPUS), "--repeat", "2", "--length", "40"])
     out = capsys.readouterr().out
     assert f"| score 40 characters × {len(BY_VERSION)} versions |" in out and "| one writing step, v7 |" in out
+
+
+def test_the_benchmark_without_its_corpus_is_one_line(tmp_path):
+    from benchmarks import bench_explore
+
+    with pytest.raises(SystemExit) as exit_:  # a message, printed as one line, exit status 1
+        bench_explore.main(["--runs", str(tmp_path), "--data", str(tmp_path / "none.txt")])
+    assert str(exit_.value.code).startswith("error: cannot read the corpus")
+    assert "\n" not in str(exit_.value.code)

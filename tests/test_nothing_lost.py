@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -236,3 +237,48 @@ def test_compile_without_a_cpp_compiler_is_one_line(tmp_path):
     )
     assert result.returncode == 1
     assert_one_line(result.stderr, "error: --compile failed", "C++ compiler", "without --compile")
+
+
+@posix_only
+def test_a_stop_in_a_long_evaluation_saves_the_steps_done_within_a_second(tmp_path, capsys, monkeypatch):
+    """SIGTERM in the middle of an evaluation (issue 36): after plumbing.STOP_GRACE the evaluation
+    is dropped, the model after the steps done is saved, samples are written, and the run exits 130.
+    --resume then ends exactly where an uninterrupted run ends."""
+    v4 = load_script(HARNESS)
+    argv = [*BASE, "--max-iters", "40", "--eval-interval", "20", "--out-dir", str(tmp_path / "run")]
+    real_estimate_loss, calls, evaluating, sent = v4.estimate_loss, [], threading.Event(), []
+
+    def long_evaluation(model, splits, config):  # the second one, at step 20, runs on and on
+        calls.append(1)
+        if len(calls) == 2:
+            evaluating.set()
+            model.eval()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                model(torch.zeros(1, 1, dtype=torch.long))  # one more batch's forward pass
+            raise AssertionError("the evaluation was not dropped")
+        return real_estimate_loss(model, splits, config)
+
+    def send_sigterm():
+        evaluating.wait(60)
+        time.sleep(0.2)
+        sent.append(time.monotonic())
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(v4, "estimate_loss", long_evaluation)
+    threading.Thread(target=send_sigterm, daemon=True).start()
+    assert plumbing.main(v4, argv) == 130
+    assert time.monotonic() - sent[0] < 10  # STOP_GRACE, then one forward pass; not 30 s
+    out = capsys.readouterr().out
+    assert "step     20 | not evaluated: stopped" in out and "samples.txt saved in" in out
+    assert torch.load(tmp_path / "run" / "ckpt.pt", weights_only=True)["step"] == 20
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["final"]["steps_trained"] == 20 and metrics["history"][-1]["step"] == 0
+
+    monkeypatch.setattr(v4, "estimate_loss", real_estimate_loss)
+    assert plumbing.main(v4, [*argv, "--resume"]) == 0
+    assert plumbing.main(v4, [*BASE, "--max-iters", "40", "--eval-interval", "20",
+                              "--out-dir", str(tmp_path / "whole")]) == 0
+    resumed, whole = (json.loads((tmp_path / name / "metrics.json").read_text(encoding="utf-8"))["final"]
+                      for name in ("run", "whole"))
+    assert (resumed["step"], resumed["val_loss"]) == (whole["step"], whole["val_loss"]) == (40, whole["val_loss"])

@@ -138,12 +138,26 @@ def run_prepare(capsys, source, out, *flags):
     return status, capsys.readouterr().err
 
 
-def test_a_source_that_keeps_no_ci_replaces_nothing(tmp_path, capsys):
-    """The layout is right but the files are empty: the shipped corpus stays (issue 19)."""
-    source, out = tmp_path / "source", tmp_path / "out"
+def empty_files(source):
     for path in [*(source / "songci" / name for name in CI_FILES), source / "songci" / "宋词三百首.json",
                  source / "wudaishici" / "nantang" / "poetrys.json"]:
         write_json(path, [])
+
+
+def tune_names_without_text(source):
+    """Issue 36: such a source kept 21,001 "ci" of names alone and replaced songci.txt with them."""
+    make_fixture(source, "songci", "wudaishici")
+    for name, cis in CI_FILES.items():
+        write_json(source / "songci" / name, [ci(c["rhythmic"]) for c in cis])
+    write_json(source / "songci" / "宋词三百首.json", [ci("三百")])
+    write_json(source / "wudaishici" / "nantang" / "poetrys.json", [ci("南唐", "")])
+
+
+@pytest.mark.parametrize("make_source", [empty_files, tune_names_without_text])
+def test_a_source_that_keeps_no_ci_replaces_nothing(tmp_path, capsys, make_source):
+    """The layout is right but the files hold no ci with text: the shipped corpus stays (issue 19)."""
+    source, out = tmp_path / "source", tmp_path / "out"
+    make_source(source)
     out.mkdir()
     (out / "songci.txt").write_text(EXPECTED_SONGCI, encoding="utf-8")
     status, stderr = run_prepare(capsys, source, out)
@@ -186,4 +200,17 @@ def test_a_damaged_source_file_is_one_line(tmp_path, capsys, content, message):
     assert status == 2
     assert len(stderr.splitlines()) == 1 and "Traceback" not in stderr
     assert "ci.song.200.json" in stderr and message in stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_half_a_surrogate_pair_is_one_line(tmp_path, capsys):
+    source = tmp_path / "source"
+    make_fixture(source, "songci", "wudaishici")
+    (source / "songci" / "ci.song.200.json").write_text(
+        '[{"rhythmic": "乙调", "paragraphs": ["四\\ud841四。"]}]', encoding="utf-8")
+    status, stderr = run_prepare(capsys, source, tmp_path / "out")
+    assert status == 2
+    assert stderr.splitlines() == [f"prepare.py: error: {source / 'songci' / 'ci.song.200.json'}: ci 1 "
+                                   "holds half a surrogate pair (\\ud841), which is no character; "
+                                   "the file is damaged: download it again"]
     assert not (tmp_path / "out").exists()

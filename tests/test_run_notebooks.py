@@ -33,6 +33,20 @@ def test_quick_mode_refuses_to_write_over_the_committed_notebooks(capsys, monkey
     assert NOTEBOOK.read_bytes() == before
 
 
+@pytest.mark.parametrize("out_dir", ["notebooks", "link"], ids=["the-notebooks-folder", "a-link-to-it"])
+def test_quick_mode_refuses_an_out_dir_that_is_the_committed_notebooks(tmp_path, capsys, monkeypatch, out_dir):
+    """BABYGPT_QUICK=1 with --out-dir notebooks, or a symlink to it, wrote over the full-run outputs
+    (issue 36)."""
+    (tmp_path / "link").symlink_to(NOTEBOOK.parent, target_is_directory=True)
+    before = NOTEBOOK.read_bytes()
+    target = NOTEBOOK.parent if out_dir == "notebooks" else tmp_path / "link"
+    status, stderr = run_in_process(capsys, monkeypatch, "--out-dir", target, NOTEBOOK, quick=True)
+    assert status == 2
+    assert_one_line(stderr, "BABYGPT_QUICK=1 would write tiny-budget outputs over the committed",
+                    "01_bigram.ipynb", "give an --out-dir outside")
+    assert NOTEBOOK.read_bytes() == before
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda tmp: tmp / "missing.ipynb", "cannot read"),
     (lambda tmp: (tmp / "broken.ipynb").write_text('{"cells": [', encoding="utf-8") and tmp / "broken.ipynb",

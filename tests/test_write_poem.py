@@ -3,6 +3,7 @@ line."""
 
 import pytest
 
+import plumbing
 from conftest import ROOT
 from tools import checkpoints, corpus, poetry_form, write_poem
 from tools.versions import BY_VERSION
@@ -34,6 +35,9 @@ def test_each_version_writes_a_form_exact_acrostic_ci(tiny_comparison, capsys):
     (["--acrostic", "龘"], "not in the model's vocabulary: '龘'"),
     (["--version", "v99"], "invalid choice: 'v99'"),
     (["--top-p", "0"], "--top-p must be over 0"),
+    (["--top-p", "1e-50"], "--top-p must be over 0 (in float32) and at most 1, not 1e-50"),  # issue 36
+    (["--seed", str(2**64)], "--seed must be between 0 and 2**64 - 1"),
+    (["--threads", "-1"], "--threads must be between 0 (timed) and 1024"),
     (["--temperature", "0"], "--temperature must be over 0.001"),
     (["--runs", "{tmp}/none", "--version", "v3"], "no v3 checkpoint"),
     (["--data", "{tmp}/none.txt"], "cannot read the corpus"),
@@ -51,3 +55,16 @@ def test_bad_input_is_one_line_and_exit_2(tiny_comparison, tmp_path, monkeypatch
     assert status == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_it_reads_checkpoints_from_a_folder_it_cannot_write_to(tiny_comparison, monkeypatch, capsys):
+    """write_poem writes nothing: on a read-only runs folder it said "cannot write to --out-dir", a
+    flag it does not have (issue 36). As root every folder is writable, so the check is replaced."""
+    def unwritable(out_dir):
+        raise plumbing.BabyGPTError(f"cannot write to --out-dir {out_dir}")
+
+    monkeypatch.setattr(plumbing, "check_out_dir", unwritable)
+    *_, runs = tiny_comparison
+    assert write_poem.main(["--version", "v2", "--tune", "浣溪沙", "--runs", str(runs)]) == 0
+    assert "form score" in capsys.readouterr().out

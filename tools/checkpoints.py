@@ -25,7 +25,8 @@ def checkpoint_folder(version, runs):
 
 
 def load(version, folder):
-    """(model, tokenizer) of the version's ckpt.pt in folder, on the CPU. A checkpoint that
-    cannot be used is a plumbing.BabyGPTError."""
+    """(model, tokenizer) of the version's ckpt.pt in folder, on the CPU, read only: the folder
+    need not be writable. A checkpoint that cannot be used is a plumbing.BabyGPTError."""
     module = BY_VERSION[version]
-    return plumbing.load_checkpoint(module, module.Config(out_dir=str(folder), device="cpu"))
+    return plumbing.load_checkpoint(module, module.Config(out_dir=str(folder), device="cpu"),
+                                    sampling=False)

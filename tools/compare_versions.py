@@ -78,12 +78,18 @@ def check_all(settings, out_root, versions=VERSIONS):
     return text
 
 
-def train_all(settings, out_root, seeds=1, versions=VERSIONS):
+def train_all(settings, out_root, seeds=1, versions=VERSIONS, progress=None):
     """Train each of versions (modules; all by default) on the same settings, at seeds
     settings["seed"], +1, ... (every version at one seed before the next, so an interrupted
     comparison still compares). Returns one result dict per version: the first seed's run (curves,
-    samples) and every seed's measures."""
+    samples) and every seed's measures. progress, a dict, is kept up to date: the runs "done" and
+    the one "training", for an interrupted comparison to say what it left."""
+    progress = {} if progress is None else progress
+    progress.update(done=[], training=None)
     text = check_all(settings, out_root, versions)
+    # The last comparison's report goes to earlier/ before anything trains: it never sits beside
+    # the checkpoints of another run, even if this one is interrupted.
+    plumbing.move_earlier_run_aside(Path(out_root), report.REPORT_FILES)
     plumbing.keep_freed_memory()  # on Linux, a faster step on the CPU (see its docstring)
     # Measured once: the corpus's clause lengths, tunes and training n-grams.
     poems = measures.Poems(text)
@@ -93,7 +99,10 @@ def train_all(settings, out_root, seeds=1, versions=VERSIONS):
         seed_root = Path(out_root) if k == 0 else Path(out_root) / "seeds" / str(seed)
         for module in versions:
             config = make_config(module, {**settings, "seed": seed}, seed_root)
+            progress["training"] = f"{module.VERSION} (seed {seed}, in {config.out_dir})"
             runs[module.VERSION].append(train_and_measure(module, config, poems))
+            progress["done"].append(f"{module.VERSION} (seed {seed})")
+            progress["training"] = None
     floors = poems.floors()
     results = []
     for module in versions:
@@ -157,6 +166,17 @@ def build_parser():
     return parser
 
 
+def interrupted(progress, out_root):
+    """The one line a Ctrl-C ends with: what was finished, what was training, what is left."""
+    if not progress.get("training") and not progress.get("done"):
+        return "interrupted before any version trained: nothing was written"
+    stopped = (f"{progress['training']} was training: its folder keeps its last evaluation's "
+               "checkpoint" if progress.get("training") else "no version was training")
+    return (f"interrupted: {stopped}; finished: {', '.join(progress['done']) or 'none'}. No report "
+            f"was written, and {out_root} now mixes this run with any earlier one (the explorer "
+            "names what it mixes): run the comparison again to compare")
+
+
 def main(argv=None):
     args = vars(build_parser().parse_args(argv))
     out_root, png_copy, seeds = args.pop("out_dir"), args.pop("png_copy"), args.pop("seeds")
@@ -171,8 +191,9 @@ def main(argv=None):
                   "version afresh at the same settings", file=sys.stderr)
             return 2
     args.setdefault("prompt", VERSIONS[0].Config().prompt)
+    progress = {}
     try:
-        results = train_all(args, out_root, seeds, versions)
+        results = train_all(args, out_root, seeds, versions, progress)
         png, md = report.write_report(results, args, out_root)
         if png_copy:
             Path(png_copy).parent.mkdir(parents=True, exist_ok=True)
@@ -189,8 +210,7 @@ def main(argv=None):
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted: the versions trained so far keep their files in their run folders",
-              file=sys.stderr)
+        print(interrupted(progress, out_root), file=sys.stderr)
         return 130
     print("\n" + report.table_markdown(results) + "\n\n" + report.steps_markdown(results))
     print(f"\nwrote {png} and {md}" + (f"; copied the figure to {png_copy}" if png_copy else ""))

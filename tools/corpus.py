@@ -25,8 +25,9 @@ LOST_TUNE = "失调名"  # "tune name lost": 363 ci of many forms, not one tune
 
 def read(path):
     """The corpus at path, read and checked as the scripts read it (plumbing.read_corpus, with
-    the scripts' default prompts and block size). A problem is a plumbing.BabyGPTError."""
-    return plumbing.read_corpus(VERSIONS[0].Config(data=str(path)))
+    the scripts' block size; the tools have no --prompt to check). A problem is a
+    plumbing.BabyGPTError."""
+    return plumbing.read_corpus(VERSIONS[0].Config(data=str(path), prompt=()))
 
 
 @dataclass(frozen=True)

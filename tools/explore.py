@@ -21,13 +21,20 @@ Safe by default: it listens on 127.0.0.1 only (another address only with --host,
 warning), answers only requests addressed to it by that name (a Host header naming another site
 is refused, so a web page cannot reach it through DNS rebinding), serves the page's own files and
 nothing else, and limits what one request may ask. A bad request gets a JSON error and a 4xx
-status; the server goes on serving.
+status; the server goes on serving. A connection has REQUEST_TIMEOUT seconds to send its request;
+at most MAX_WAITING requests wait for the models at once (more get a 503), and a request whose
+client has gone is dropped before the models compute it.
 """
 
 import argparse
+import concurrent.futures
+import ipaddress
 import json
 import math
+import select
+import socket
 import sys
+import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from operator import attrgetter
@@ -48,6 +55,8 @@ MAX_TEXT = 2000  # characters scored in one request
 MAX_WRITE = 300  # characters written in one request
 MAX_BODY = 64 * 1024  # bytes of one request's JSON
 CANDIDATES = 10  # the likeliest characters shown at each position
+REQUEST_TIMEOUT = 10  # seconds a connection has to send its whole request
+MAX_WAITING = 8  # requests waiting for the models at once; one more gets a 503
 TRAIN_COMMAND = "python -m tools.compare_versions"  # trains every version into runs/compare
 PAGE = Path(__file__).parent / "explorer"
 STATIC = {  # the only files served: path -> (file, content type)
@@ -73,6 +82,26 @@ class RequestError(Exception):
         self.status = status
 
 
+class ClientGone(Exception):
+    """The client closed its connection while its request waited: there is no one to answer."""
+
+
+current = threading.local()  # .connection: the socket of the request this thread answers
+
+
+def client_gone():
+    """Has the client of this thread's request closed its connection? (Readable, with nothing to
+    read, is a closed socket.) False outside a request: in tests that call the Explorer directly."""
+    connection = getattr(current, "connection", None)
+    if connection is None:
+        return False
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
 # ---- What the page asks, answered by the models: plain Python, tested without a browser
 
 class Explorer:
@@ -87,7 +116,10 @@ class Explorer:
         # gets its own team of OpenMP workers, and two teams on the same cores slow each other:
         # a v7 writing step took 1.4 ms on one thread, 10 ms once a second thread had computed.
         self.torch_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="torch")
+        self.places = threading.BoundedSemaphore(MAX_WAITING)  # in the torch thread's queue
         self.models, self.missing = self.on_torch_thread(load_models, runs)
+        self.origins = {version: origin(version, runs) for version in self.models}
+        self.mixed = mixed_runs(self.origins)  # said on the page: never shown as one run
         # That thread's CPU threads (--threads, or timed on the largest model's writing step).
         largest = max((model for _, model, _ in self.models.values()), default=None,
                       key=lambda model: sum(p.numel() for p in model.parameters()))
@@ -95,7 +127,21 @@ class Explorer:
                         if largest is not None else "none (no model)")
 
     def on_torch_thread(self, function, *args, **kwargs):
-        return self.torch_thread.submit(function, *args, **kwargs).result()
+        """function(*args, **kwargs) computed on the torch thread, in turn with the others. With
+        MAX_WAITING already waiting it is a 503; if the client goes while it waits, it is
+        dropped."""
+        if not self.places.acquire(blocking=False):
+            raise RequestError(503, f"busy: {MAX_WAITING} requests are waiting for the models; "
+                               "try again in a moment")
+        future = self.torch_thread.submit(function, *args, **kwargs)
+        future.add_done_callback(lambda _: self.places.release())  # run, failed or cancelled
+        while True:
+            try:
+                return future.result(timeout=0.25)
+            except concurrent.futures.TimeoutError:
+                if client_gone():
+                    future.cancel()  # not yet started: never computed
+                    raise ClientGone from None
 
     def info(self):
         versions = []
@@ -105,12 +151,14 @@ class Explorer:
             if about["loaded"]:
                 _, model, tokenizer = self.models[module.VERSION]
                 heads = attention_heads(model)
-                about.update(block_size=model.block_size, vocab_size=tokenizer.vocab_size,
+                about.update(origin=self.origins[module.VERSION],
+                             block_size=model.block_size, vocab_size=tokenizer.vocab_size,
                              layers=max((layer + 1 for layer, _ in heads), default=0),
                              heads=max((head + 1 for _, head in heads), default=0))
             versions.append(about)
         tunes = sorted(self.templates.values(), key=attrgetter("count"), reverse=True)
-        return {"versions": versions, "missing": self.missing, "train_command": TRAIN_COMMAND,
+        return {"versions": versions, "missing": self.missing, "mixed": self.mixed,
+                "train_command": TRAIN_COMMAND,
                 "tunes": [{"tune": t.tune, "form": str(t), "count": t.count} for t in tunes],
                 "samples": len(self.samples), "limits": {"text": MAX_TEXT, "write": MAX_WRITE}}
 
@@ -228,6 +276,57 @@ def load_models(runs):
     return models, missing
 
 
+# The settings that make checkpoints one run: the same budget, corpus and seed for every version.
+ONE_RUN = ("data", "max_iters", "batch_size", "block_size", "n_embd", "learning_rate", "seed")
+
+
+def origin(version, runs):
+    """Where version's checkpoint comes from, read from the metrics.json beside it: its folder,
+    the step it reached of its max_iters, its last val loss and the settings of ONE_RUN (None where
+    metrics.json is missing or unreadable)."""
+    folder = checkpoints.checkpoint_folder(version, runs)
+    about = {"folder": str(folder), "step": None, "max_iters": None, "val_loss": None,
+             "settings": None}
+    try:
+        metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        config, final = metrics["config"], metrics["final"]
+        about.update(step=final.get("steps_trained", final["step"]),  # a stop saves unevaluated
+                     max_iters=config["max_iters"], val_loss=final["val_loss"],
+                     settings={k: config[k] for k in ONE_RUN})
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return about
+
+
+def mixed_runs(origins):
+    """What makes the loaded checkpoints more than one run, in sentences for the page: versions
+    from other folders, at other settings, stopped before their last step. [] when they are one."""
+    said = []
+    folders = {}
+    for version, about in origins.items():
+        folders.setdefault(str(Path(about["folder"]).parent), []).append(version)
+    if len(folders) > 1:
+        said.append("from different folders: " + "; ".join(
+            f"{', '.join(versions)} from {folder}" for folder, versions in folders.items()))
+    groups = {}  # the settings of ONE_RUN, as text: the versions trained with them
+    for version, about in origins.items():
+        groups.setdefault(json.dumps(about["settings"], sort_keys=True), []).append(version)
+    if len(groups) > 1:
+        known = [about["settings"] for about in origins.values() if about["settings"]]
+        differ = [k for k in ONE_RUN if len({str(settings[k]) for settings in known}) > 1]
+        parts = []
+        for key, versions in groups.items():
+            settings = json.loads(key)
+            told = (", ".join(f"{k} {settings[k]}" for k in differ) or "its metrics.json"
+                    if settings else "no metrics.json")
+            parts.append(f"{', '.join(versions)}: {told}")
+        said.append("trained at different settings: " + "; ".join(parts))
+    for version, about in origins.items():
+        if about["step"] is not None and about["step"] < about["max_iters"]:
+            said.append(f"{version} stopped at step {about['step']:,} of {about['max_iters']:,}")
+    return said
+
+
 def attention_heads(model):
     """(layer, head) of every attention head the model has; none for v1."""
     return sorted(scoring.layer_and_head(name) for name, module in model.named_modules()
@@ -298,6 +397,22 @@ class ExplorerServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         names = {host, "localhost"} if host == "127.0.0.1" else {host}
         self.hosts = {f"{name}:{port}" for name in names}  # the Host headers it answers
+        self.any_address = host != "127.0.0.1"  # an explicit --host: other machines may ask
+
+    def is_addressed_here(self, host_header):
+        """Is a request's Host header this server? Its own names, always. With an explicit --host,
+        also any IP address with its port: another machine may reach it by any of this one's
+        addresses, and a page of DNS rebinding comes by a host name, never by an address."""
+        if host_header in self.hosts:
+            return True
+        name, _, port = (host_header or "").rpartition(":")
+        if not self.any_address or port != str(self.server_address[1]):
+            return False
+        try:
+            ipaddress.ip_address(name.removeprefix("[").removesuffix("]"))  # [::1] in a URL
+        except ValueError:
+            return False
+        return True
 
     @property
     def url(self):
@@ -307,6 +422,7 @@ class ExplorerServer(ThreadingHTTPServer):
 
 class ExplorerHandler(BaseHTTPRequestHandler):
     server_version = "BabyGPT-explorer"
+    timeout = REQUEST_TIMEOUT  # on the connection's socket: a silent client is closed, not kept
 
     def do_GET(self):
         self.answer(self.get)
@@ -316,11 +432,15 @@ class ExplorerHandler(BaseHTTPRequestHandler):
 
     def answer(self, handle):
         """Every request: the Host checked, then handled; any error is a JSON line and a status."""
+        current.connection = self.connection
         try:
-            if self.headers.get("Host") not in self.server.hosts:
+            if not self.server.is_addressed_here(self.headers.get("Host")):
                 raise RequestError(403, f"Host {self.headers.get('Host')!r} is not this "
                                    "server's address")
             status, body, content_type = handle()
+        except ClientGone:  # no one to answer
+            self.close_connection = True
+            return
         except RequestError as err:
             status, body, content_type = err.status, json_bytes({"error": str(err)}), JSON_TYPE
         except Exception:  # a bug: its traceback in the terminal, one line on the page, serving on
@@ -353,7 +473,7 @@ class ExplorerHandler(BaseHTTPRequestHandler):
             return 200, json_bytes(explorer.info()), JSON_TYPE
         if url.path == "/api/sample":
             index = parse_qs(url.query).get("index", ["0"])[0]
-            if not index.isdigit() or len(index) > 9:
+            if not (index.isascii() and index.isdigit()) or len(index) > 9:
                 raise RequestError(400, "index must be a whole number")
             return 200, json_bytes(explorer.sample(int(index))), JSON_TYPE
         if url.path not in STATIC:  # only the page's own files: no path reaches any other
@@ -371,17 +491,16 @@ class ExplorerHandler(BaseHTTPRequestHandler):
         if not self.headers.get("Content-Type", "").startswith("application/json"):
             raise RequestError(415, "send JSON, with Content-Type: application/json")
         length = self.headers.get("Content-Length", "")
-        if not length.isdigit():
+        if not (length.isascii() and length.isdigit()):
             raise RequestError(411, "a request needs a Content-Length")
         if int(length) > MAX_BODY:
             raise RequestError(413, f"the request has {int(length):,} bytes; at most {MAX_BODY:,}")
         try:
-            request = json.loads(self.rfile.read(int(length)))
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise RequestError(400, f"the request is not JSON: {err}") from None
-        if not isinstance(request, dict):
-            raise RequestError(400, "the request must be a JSON object")
-        return 200, json_bytes(route(request)), JSON_TYPE
+            body = self.rfile.read(int(length))
+        except TimeoutError:
+            raise RequestError(408, f"the request's body did not come within {REQUEST_TIMEOUT} "
+                               "s") from None
+        return 200, json_bytes(route(parse_request(body))), JSON_TYPE
 
     def log_request(self, code="-", size="-"):
         if str(code).isdigit() and int(code) >= 400:  # only refusals: the terminal stays readable
@@ -390,6 +509,27 @@ class ExplorerHandler(BaseHTTPRequestHandler):
 
 def json_bytes(value):
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+def parse_request(body):
+    """A request's JSON body, checked once here: a JSON object of valid Unicode, no NaN."""
+    def no_constant(name):
+        raise ValueError(f"{name} is not a number JSON allows")
+
+    try:
+        request = json.loads(body, parse_constant=no_constant)
+    # ValueError: bad JSON, or an integer of over 4,300 digits; RecursionError: [[[[...]]]] nested
+    # too deep for Python's parser.
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise RequestError(400, f"the request is not JSON: {str(err):.200}") from None
+    if not isinstance(request, dict):
+        raise RequestError(400, "the request must be a JSON object")
+    try:
+        json_bytes(request)
+    except UnicodeEncodeError:  # "\ud800": half of a UTF-16 pair, no character
+        raise RequestError(400, "the request holds half a surrogate pair (\\ud800-\\udfff), "
+                           "which is no character") from None
+    return request
 
 
 # ---- The command line
@@ -403,7 +543,7 @@ def build_parser():
                         help="the corpus the models trained on: sample ci, tunes, copy check")
     parser.add_argument("--host", default="127.0.0.1", help="the address to listen on; another "
                         "than 127.0.0.1 lets other machines on the network use the models")
-    parser.add_argument("--port", type=int, default=8000, help="0: any free port")
+    parser.add_argument("--port", type=int, default=8000, help="0: any free port; at most 65535")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch; 0: time "
                         "a writing step at 1, 2, 4... and keep the fastest")
     return parser
@@ -415,6 +555,8 @@ def main(argv=None):
         print(f"warning: --host {args.host}: other machines that reach this address can use the "
               "explorer; it has no password", file=sys.stderr)
     try:
+        plumbing.require(0 <= args.port <= 65535,
+                         f"--port must be from 0 to 65535, not {args.port}")
         plumbing.require(0 <= args.threads <= 1024, "--threads must be between 0 (timed) and "
                          f"1024, not {args.threads}")
         explorer = Explorer(args.runs, args.data, args.threads)

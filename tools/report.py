@@ -187,12 +187,15 @@ def budget_line(settings):
     return ", ".join(f"{k} {settings[k]}" for k in keys)
 
 
+REPORT_FILES = ("compare.png", "compare.md", "compare.json")
+
+
 def write_report(results, settings, out_root):
     """compare.png, compare.md and compare.json in out_root (an earlier report's moved aside).
     Returns the paths of the figure and the report."""
     out_root = Path(out_root)
-    png, md, js = out_root / "compare.png", out_root / "compare.md", out_root / "compare.json"
-    plumbing.move_earlier_run_aside(out_root, (png.name, md.name, js.name))
+    png, md, js = (out_root / name for name in REPORT_FILES)
+    plumbing.move_earlier_run_aside(out_root, REPORT_FILES)
     plumbing.write_file(png, plumbing.png_bytes(plot_val_losses(results)))
     seeds = ", ".join(str(s["seed"]) for s in results[0]["seeds"])
     report = (

@@ -96,6 +96,12 @@ def main(argv=None):
                                         "committed full-run ones; add --out-dir DIR to write the "
                                         "quick notebooks there")
         paths = [path.resolve() for path in args.notebooks or sorted(NOTEBOOKS.glob("*.ipynb"))]
+        for path in paths:
+            target = (args.out_dir / path.name if args.out_dir else path).resolve()  # links followed
+            if quick and target.parent == NOTEBOOKS.resolve():
+                raise plumbing.BabyGPTError(f"BABYGPT_QUICK=1 would write tiny-budget outputs over "
+                                            f"the committed {target}; give an --out-dir outside "
+                                            f"{NOTEBOOKS}")
         notebooks = [read_notebook(path) for path in paths]
         if args.out_dir:
             args.out_dir.mkdir(parents=True, exist_ok=True)

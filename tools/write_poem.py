@@ -21,6 +21,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import torch
+
 import plumbing
 from tools import checkpoints, corpus, poetry_form, sampling
 from tools.copy_check import CopyCheck, mean_check
@@ -58,8 +60,11 @@ def check_arguments(args):
         return "--temperature must be over 0.001"
     if args.top_k is not None and args.top_k < 1:
         return "--top-k must be at least 1"
-    if args.top_p is not None and not 0 < args.top_p <= 1:
-        return "--top-p must be over 0 and at most 1"
+    # Sampling computes in float32: a p below its smallest number would be 0 there, and keep nothing.
+    if args.top_p is not None and not (0 < args.top_p <= 1 and torch.tensor(args.top_p).item() > 0):
+        return f"--top-p must be over 0 (in float32) and at most 1, not {args.top_p}"
+    if not 0 <= args.seed < 2**64:
+        return f"--seed must be between 0 and 2**64 - 1, not {args.seed}"
     if not 0 <= args.threads <= 1024:
         return "--threads must be between 0 (timed) and 1024"
     return None

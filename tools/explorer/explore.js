@@ -76,6 +76,11 @@ async function start() {
     $("missing").innerHTML = `缺少 <span class="en">not found</span>: <b>${missing.join(", ")}</b>. ` +
       `训练它们 <span class="en">train them</span>: <code>${state.info.train_command}</code>`;
   }
+  if (state.info.mixed.length) {  // checkpoints of different runs: said, never shown as one
+    $("mixed").hidden = false;
+    $("mixed").innerHTML = `这些检查点不是同一次运行 <span class="en">these checkpoints are not one run</span>: `;
+    $("mixed").append(state.info.mixed.join("; "));  // as text: folder names are not HTML
+  }
   const loaded = state.info.versions.filter((v) => v.loaded);
   fillSelect($("att-version"), loaded.filter((v) => v.heads > 0).map((v) => [v.version, `${v.version} ${v.concept}`]));
   fillSelect($("w-version"), loaded.map((v) => [v.version, `${v.version} ${v.concept}`]));
