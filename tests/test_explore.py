@@ -119,7 +119,8 @@ def test_a_bad_request_gets_its_4xx_and_the_server_serves_on(server, method, pat
 
 @pytest.mark.slow
 def test_a_client_that_sends_half_a_request_is_closed_and_others_are_served(server, monkeypatch):
-    monkeypatch.setattr(explore.ExplorerHandler, "timeout", 0.5)  # REQUEST_TIMEOUT, shortened
+    assert explore.ExplorerHandler.timeout == explore.REQUEST_TIMEOUT == 10  # None: wait forever
+    monkeypatch.setattr(explore.ExplorerHandler, "timeout", 0.5)  # shortened for the test
     silent = socket.create_connection(server.server_address[:2])
     silent.sendall(b"POST /api/score HTTP/1.1\r\nHost: localhost\r\n")  # and then nothing
     assert ask(server, "GET", "/api/info")[0] == 200  # served meanwhile
