@@ -124,8 +124,7 @@ def check_config(script, config):
     require(config.top_k is None or config.top_k > 0,
             f"--top-k must be greater than 0, not {config.top_k}")
     require(config.prompt and all(config.prompt), "--prompt must not be empty")
-    require(0 <= config.threads <= 1024,
-            f"--threads must be between 0 (timed) and 1024, not {config.threads}")
+    check_threads(config.threads)
     check_path(config.data, "--data")
     check_path(config.out_dir, "--out-dir")
     check_device(script, config)
@@ -153,6 +152,11 @@ def check_model_sizes(script, config):
             script.BabyGPT(config, vocab_size=1)
     except (ValueError, RuntimeError) as err:
         raise BabyGPTError(f"{err}; choose other sizes (see --help)") from None
+
+
+def check_threads(threads):
+    """--threads, in the scripts and the tools: 0 (timed: choose_threads), or a count."""
+    require(0 <= threads <= 1024, f"--threads must be between 0 (timed) and 1024, not {threads}")
 
 
 def check_path(name, flag_name):
@@ -462,7 +466,7 @@ class TrainingLog:
 # of the run's own model are timed at 1, 2, 4, ... threads, and the run keeps the fastest.
 
 THREADS_AT_IMPORT = torch.get_num_threads()  # torch's own choice (or the user's, made before)
-timed_threads = {}  # what has been timed in this process: {what was timed: (threads, times)}
+timed_threads = {}  # timed in this process: {what: (threads, {threads: seconds}, timing's seconds)}
 
 
 def candidate_threads():
@@ -495,52 +499,57 @@ def fastest_threads(work, rounds=15, seconds=1.0):
     return min(n for n, s in medians.items() if s <= 1.05 * fastest), medians
 
 
-def use_threads(requested, what, work, rounds=15):
-    """Set torch's CPU threads for `what` (a key: the shapes that work() computes) and say why:
+def use_threads(requested, what, make_work, rounds=15):
+    """Set torch's CPU threads for `what` (a key: the shapes the work computes) and say why:
     --threads N (requested) when given; else the user's OMP_NUM_THREADS or torch.set_num_threads;
-    else the fastest count for work(), timed once per process (fastest_threads: at most `rounds`
-    rounds). Returns the header's words."""
+    else the fastest count for make_work()'s work, timed once per process (fastest_threads: at
+    most `rounds` rounds). make_work is called only then. Returns the header's words."""
     if requested:
         torch.set_num_threads(requested)
         return f"{requested} (--threads)"
     if "OMP_NUM_THREADS" in os.environ:  # torchrun sets it too: 1 unless given
         return f"{torch.get_num_threads()} (OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']})"
-    ours = {THREADS_AT_IMPORT} | {threads for threads, _ in timed_threads.values()}
+    ours = {THREADS_AT_IMPORT} | {threads for threads, *_ in timed_threads.values()}
     if torch.get_num_threads() not in ours:
         return f"{torch.get_num_threads()} (set by torch.set_num_threads)"
-    if work is None:
+    if make_work is None:
         return f"{torch.get_num_threads()} (torch's own choice, not timed)"
     if what not in timed_threads:
-        timed_threads[what] = fastest_threads(work, rounds)
-    threads, times = timed_threads[what]
+        start = time.perf_counter()
+        timed_threads[what] = (*fastest_threads(make_work(), rounds), time.perf_counter() - start)
+    threads, times, cost = timed_threads[what]
     torch.set_num_threads(threads)
     timings = ", ".join(f"{s * 1000:.1f} ms on {n}" for n, s in times.items())
-    return f"{threads}, the fastest here: a step took {timings} (--threads N to choose)"
+    return (f"{threads}, the fastest here: a step took {timings}; timed in {cost:.1f} s "
+            "(--threads N to choose)")
 
 
 def choose_threads(config, model, vocab_size):
     """On the CPU, before training: the thread count for config's run, set and described. The
     steps are timed on a copy of the model with random characters, and leave the random numbers
     as they were: the run trains exactly as it would have with these threads and no timing."""
-    scratch = copy.deepcopy(model)
-    optimizer = torch.optim.AdamW(scratch.parameters(), fused=True)
+    def make_step():  # the loop's steps 2-5 on a copy, at the run's shapes, on random characters
+        scratch = copy.deepcopy(model)
+        optimizer = torch.optim.AdamW(scratch.parameters(), fused=True)
 
-    def step():  # the loop's steps 2-5, at the run's shapes, on random characters
-        xb = torch.randint(vocab_size, (config.batch_size, config.block_size))
-        _, loss = scratch(xb, xb)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        def step():
+            xb = torch.randint(vocab_size, (config.batch_size, config.block_size))
+            _, loss = scratch(xb, xb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+        return step
 
     what = ("train", type(model).__module__, sum(p.numel() for p in model.parameters()),
             config.batch_size, config.block_size)
     if config.compile:  # the copy would be compiled anew, for longer than timing could save
-        step = None
+        make_step = None
     # A short run gets a short timing: a hundredth of its steps in rounds (at least 3, at most 15),
     # and about a second at most.
     rounds = config.max_iters // 100
     with torch.random.fork_rng(devices=[]):  # the run's random numbers stay as they were
-        return use_threads(config.threads, what, step, rounds)
+        return use_threads(config.threads, what, make_step, rounds)
 
 
 def choose_writing_threads(requested, model):
@@ -554,7 +563,7 @@ def choose_writing_threads(requested, model):
 
     what = ("write", type(model).__module__, sum(p.numel() for p in model.parameters()),
             model.block_size)
-    return use_threads(requested, what, step)
+    return use_threads(requested, what, lambda: step)
 
 
 def on_every_rank(failure, device):

@@ -9,6 +9,12 @@ the fastest fixed count, and the choice the scripts made (their header line).
     python -m benchmarks.threads                         # v4 and v7 at the defaults, notebook 08 quick: ~40 min on 2 cores
     python -m benchmarks.threads --jobs v4 --rounds 1 --max-iters 500   # a quick look
     python -m benchmarks.threads --json docs/measured/threads.json      # also keep the figures
+    python -m benchmarks.threads --cost        # what the timing itself costs: about a minute
+
+--cost runs v4 and v7 for 40 and 5,000 steps, three fresh processes each, and reads the seconds
+the timing took from their header line ("timed in 1.8 s"); each is stopped right after it.
+nb08 trains into notebook 08's own runs/notebooks/08_compare_versions (a run there moves to its
+earlier/ first, as always); the scripts write into a temporary folder.
 
 Run it alone: a second torch process on the same cores changes every figure.
 """
@@ -30,6 +36,7 @@ from tools import report
 JOBS = ("v4", "v7", "nb08")  # scripts by version; nb08: notebook 08 in quick mode (BABYGPT_QUICK)
 NOTEBOOK_08 = plumbing.HERE / "notebooks" / "08_compare_versions.ipynb"
 CHOICE = re.compile(r"^CPU threads: (.*)$", re.MULTILINE)
+COST = re.compile(r"timed in ([0-9.]+) s")
 
 
 def command(job, out_dir, max_iters):
@@ -61,7 +68,7 @@ def run(job, threads, out_dir, max_iters):
 
 
 def measure(jobs, rounds, max_iters):
-    """{job: {setting: [wall seconds per round]}, job + " choice": [the header lines]}."""
+    """({job: {setting: [wall seconds per round]}}, {job: [the timed runs' header lines]})."""
     settings = [*plumbing.candidate_threads(), None]  # None: no OMP_NUM_THREADS, timed choice
     times = {job: {str(s or "timed"): [] for s in settings} for job in jobs}
     choices = {job: [] for job in jobs}
@@ -77,6 +84,30 @@ def measure(jobs, rounds, max_iters):
                     print(f"round {round_ + 1}/{rounds} {job:>4} threads {threads or 'timed':>5}:"
                           f" {seconds:7.1f} s", flush=True)
     return times, choices
+
+
+def timing_cost(repeats=3):
+    """{"v4, 40 steps": [seconds the timing took], ...}: each from a fresh process's header, the
+    process killed once it has printed it."""
+    env = {key: value for key, value in os.environ.items() if key != "OMP_NUM_THREADS"}
+    costs = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for version in ("v4", "v7"):
+            for steps in (40, 5000):
+                key = f"{version}, {steps} steps"
+                costs[key] = []
+                for k in range(repeats):
+                    script = plumbing.HERE / f"{plumbing.SCRIPTS[version]}.py"
+                    out_dir = Path(scratch) / f"{version}-{steps}-{k}"
+                    with subprocess.Popen([sys.executable, str(script), "--max-iters", str(steps),
+                                           "--out-dir", str(out_dir)], env=env, text=True,
+                                          stdout=subprocess.PIPE, cwd=plumbing.HERE) as proc:
+                        header = next(line for line in proc.stdout if line.startswith("CPU"))
+                        proc.kill()
+                    costs[key].append(float(COST.search(header).group(1)))
+                print(f"{key}: the timing took {', '.join(f'{c:.1f}' for c in costs[key])} s",
+                      flush=True)
+    return costs
 
 
 def table(times, choices):
@@ -102,6 +133,7 @@ def main(argv=None):
     parser.add_argument("--max-iters", type=int, default=0, help="the scripts' steps; 0: their "
                         "default (5,000)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--cost", action="store_true", help="only what the timing itself costs")
     args = parser.parse_args(argv)
     try:
         plumbing.require(args.rounds > 0, "--rounds must be at least 1")
@@ -109,15 +141,17 @@ def main(argv=None):
                  " ".join(argv if argv is not None else sys.argv[1:])}
         about.pop("threads")  # each setting has its own
         print(", ".join(f"{k} {v}" for k, v in about.items()), flush=True)
-        times, choices = measure(args.jobs, args.rounds, args.max_iters)
+        if args.cost:
+            figures = {"machine": about, "timing_seconds": timing_cost()}
+        else:
+            times, choices = measure(args.jobs, args.rounds, args.max_iters)
+            print("\n" + table(times, choices))
+            figures = {"machine": about, "wall_seconds": times, "choices": choices}
     except plumbing.BabyGPTError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.status
-    print("\n" + table(times, choices))
     if args.json:
-        text = json.dumps({"machine": about, "wall_seconds": times, "choices": choices},
-                          indent=1) + "\n"
-        plumbing.write_text(args.json, text)
+        plumbing.write_text(args.json, json.dumps(figures, indent=1) + "\n")
     return 0
 
 

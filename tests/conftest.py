@@ -16,8 +16,8 @@ SCRIPTS = list(plumbing.SCRIPTS.values())  # v1, v2, ..., as module names
 SMALL_CORPUS = ROOT / "data" / "songci300.txt"
 
 # One thread, fixed, not the scripts' timed choice (plumbing.choose_threads): the thread count can
-# change a loss's last digits (v7 after 200 steps: val 5.8183 at one thread, 5.8194 at two, on a
-# 2-core Xeon), and tests compare runs of different processes bit for bit (--resume, torchrun).
+# change a loss's last digits (sums added in another order), and tests compare runs of different
+# processes bit for bit (--resume, torchrun).
 # The timed choice has its own tests (test_threads.py). Subprocesses inherit the variable.
 os.environ["OMP_NUM_THREADS"] = "1"
 torch.set_num_threads(1)

@@ -557,8 +557,7 @@ def main(argv=None):
     try:
         plumbing.require(0 <= args.port <= 65535,
                          f"--port must be from 0 to 65535, not {args.port}")
-        plumbing.require(0 <= args.threads <= 1024, "--threads must be between 0 (timed) and "
-                         f"1024, not {args.threads}")
+        plumbing.check_threads(args.threads)
         explorer = Explorer(args.runs, args.data, args.threads)
     except plumbing.BabyGPTError as err:
         print(f"error: {err}", file=sys.stderr)

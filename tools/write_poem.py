@@ -65,8 +65,6 @@ def check_arguments(args):
         return f"--top-p must be over 0 (in float32) and at most 1, not {args.top_p}"
     if not 0 <= args.seed < 2**64:
         return f"--seed must be between 0 and 2**64 - 1, not {args.seed}"
-    if not 0 <= args.threads <= 1024:
-        return "--threads must be between 0 (timed) and 1024"
     return None
 
 
@@ -86,6 +84,7 @@ def main(argv=None):
 def write(args):
     """Write the ci the arguments ask for and print it with its measures; 0, or 2 with one line
     on stderr. An unusable corpus or checkpoint is a plumbing.BabyGPTError."""
+    plumbing.check_threads(args.threads)
     text = corpus.read(args.data)
     templates = poetry_form.templates(corpus.split_ci(text))
     template = templates.get(corpus.tune_name(args.tune))
