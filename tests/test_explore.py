@@ -13,6 +13,7 @@ import http.client
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import threading
@@ -24,7 +25,7 @@ from torch.nn import functional as F
 
 import plumbing
 from conftest import ROOT, SMALL_CORPUS, tiny_config
-from tools import checkpoints, corpus, explore, poetry_form, scoring, write_poem
+from tools import checkpoints, corpus, explore, poetry_form, sampling, scoring, write_poem
 from tools.versions import BY_VERSION
 
 CORPUS = ROOT / "data" / "songci.txt"  # the tunes' templates need the full corpus
@@ -200,13 +201,15 @@ def test_each_writing_step_says_which_candidates_could_be_drawn(server):
     status, free = ask(server, "POST", "/api/write", {"version": "v7", "prompt": "春", "length": 5, "top_k": 3})
     assert status == 200
     for step in free["steps"]:
-        drawable = [char for char, _, could in step["candidates"] if could]
+        drawable = [char for char, _, drawn, cut in step["candidates"] if drawn > 0]
         assert len(drawable) == 3 and step["char"] in drawable
+        assert {cut for _, _, drawn, cut in step["candidates"] if drawn == 0} == {"top-k"}
     status, in_form = ask(server, "POST", "/api/write", {"version": "v7", "tune": "浣溪沙"})
-    forced = [step for step in in_form["steps"] if step["forced"]]
+    forced = [step for step in in_form["steps"] if step["kind"] != "sampled"]
     assert status == 200 and forced
     for step in forced:
-        assert [char for char, _, could in step["candidates"] if could] in ([step["char"]], [])
+        assert [char for char, _, drawn, _ in step["candidates"] if drawn > 0] in ([step["char"]], [])
+        assert step["drawn"] == 1.0 and step["kind"] == "rule"  # the form's marks and line breaks
 
 
 def test_a_bigger_v8_with_tied_weights_is_scored_shown_and_writes(tmp_path, monkeypatch, capsys):
@@ -262,9 +265,9 @@ def browser():
 class Visit:
     """A page of the explorer, with every console error and every request it made."""
 
-    def __init__(self, browser, server):
+    def __init__(self, browser, server, width=1280, height=800):
         self.server = server
-        self.page = browser.new_page(viewport={"width": 1300, "height": 900})
+        self.page = browser.new_page(viewport={"width": width, "height": height})
         self.errors, self.requests = [], []
         self.page.on("console", self.on_console)
         self.page.on("pageerror", self.on_page_error)
@@ -309,17 +312,28 @@ def probabilities_by_hand(model, ids):
     return probs
 
 
-@pytest.mark.slow
-def test_browser_side_by_side_shows_each_versions_own_probabilities(visit, runs):
+def score_the_tests_text(page):
+    """The tests' TEXT in the text box, scored: the tiny models know songci300's characters only,
+    and the corpus's first unseen ci may hold others. A full run keeps the real ci the page opens
+    on. Returns the text shown."""
     from playwright.sync_api import expect  # installed: the browser fixture checked
 
-    page = visit.page
     page.wait_for_selector("#compare-rows .version-row")
-    if "EXPLORE_RUNS" not in os.environ:  # a full run scores the real ci the page opens with
+    if "EXPLORE_RUNS" not in os.environ:
         page.fill("#text", TEXT)
         page.click("#score")
         expect(page.locator('#compare-rows [data-version="v7"] .ch')).to_have_count(len(TEXT))  # redrawn
-    text = page.input_value("#text")
+    return page.input_value("#text")
+
+
+def cells(page, selector):
+    return page.eval_on_selector_all(selector, "cells => cells.map(c => c.textContent)")
+
+
+@pytest.mark.slow
+def test_browser_side_by_side_shows_each_versions_own_probabilities(visit, runs):
+    page = visit.page
+    text = score_the_tests_text(page)
     by_hand = {}
     for version in BY_VERSION:
         shown = page.eval_on_selector_all(f'#compare-rows [data-version="{version}"] .ch',
@@ -330,12 +344,20 @@ def test_browser_side_by_side_shows_each_versions_own_probabilities(visit, runs)
         assert max(abs(a - b) for a, b in zip(shown[1:], probs)) < 1e-5, version
         loss = page.text_content(f'#compare-rows [data-version="{version}"] .loss')
         assert float(loss) == pytest.approx(-sum(map(math.log, probs)) / len(probs), abs=1e-3)
+        # The table of numbers: the loss by kind of character, the version's own val loss and steps.
+        row = cells(page, f'#loss-table tr[data-version="{version}"] td')
+        kinds = scoring.loss_by_kind(torch.tensor(probs).log(), scoring.character_kinds(text, model.block_size))
+        for cell, (kind_loss, count) in zip(row[2:], kinds.values()):
+            assert float(cell.split()[0]) == pytest.approx(kind_loss, abs=1e-3) and f"({count})" in cell
+        final = json.loads((runs / version / "metrics.json").read_text(encoding="utf-8"))["final"]
+        assert float(row[-3]) == pytest.approx(final["val_loss"], abs=1e-3)
+        assert row[-2].startswith(f"{final.get('steps_trained', final['step']):,} / ")
+    assert "lower is better" in page.text_content("#numbers")
     # The character where v3 (learned query and key) gains most over v2 (none): shown by keyboard.
     gains = [math.log(p3 / p2) for p2, p3 in zip(by_hand["v2"], by_hand["v3"])]
     index = 1 + gains.index(max(gains))  # by_hand starts at the text's second character
     page.focus(f'#compare-rows [data-version="v3"] .ch[data-index="{index}"]')
-    tables = page.locator("#candidates table")
-    assert tables.count() == len(BY_VERSION)
+    assert page.locator("#candidates table.candidates").count() == len(BY_VERSION)
     # the true one marked in each
     assert page.locator("#candidates tr.true").count() == len(BY_VERSION)
     visit.screenshot("explorer_compare.png")
@@ -343,12 +365,42 @@ def test_browser_side_by_side_shows_each_versions_own_probabilities(visit, runs)
 
 
 @pytest.mark.slow
+def test_browser_candidates_show_where_you_point_and_each_row_is_one_tab_stop(visit):
+    """At 1280×800 the last row's candidates are in the window; a row is one tab stop, the arrow
+    keys move inside it and between rows, and each character is labelled for a screen reader."""
+    from playwright.sync_api import expect
+
+    page = visit.page
+    text = score_the_tests_text(page)
+    rows = page.locator("#compare-rows .version-row")
+    rows.last.locator(".ch").nth(len(text) // 2).hover()
+    panel = page.locator("#candidates")
+    expect(panel).to_be_visible()
+    box = panel.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 800, box
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 1280, box
+    assert panel.locator("table.candidates").count() == rows.count()
+    stops = page.evaluate("[...document.querySelectorAll('#view-compare *')].filter(e => e.tabIndex >= 0).length")
+    assert stops == rows.count() + 1  # one per row, and the numbers' <summary>
+    page.focus('#compare-rows [data-version="v1"] .ch[tabindex="0"]')
+    start = int(page.evaluate("document.activeElement.dataset.index"))
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowDown")
+    focused = page.evaluate("[document.activeElement.dataset.index, document.activeElement.closest('.version-row').dataset.version]")
+    assert focused == [str(start + 1), "v2"]
+    assert page.locator("#candidates .panel-title").text_content().startswith(f"第 {start + 2} 个字")
+    labels = page.eval_on_selector_all("#compare-rows .ch", "spans => spans.map(s => s.getAttribute('aria-label'))")
+    assert len(labels) == rows.count() * len(text) and all(labels)
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    visit.check_clean()
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("version, layer, head", [("v2", 0, 0), ("v4", 0, 2), ("v7", 1, 3), ("v8", 3, 3)])
 def test_browser_attention_map_is_the_heads_own_weights(visit, runs, version, layer, head):
     page = visit.page
-    page.wait_for_selector("#compare-rows .version-row")
-    if "EXPLORE_RUNS" not in os.environ:  # the tiny models know songci300's characters only: the
-        page.fill("#text", TEXT)  # corpus's first unseen ci may hold others, which the page refuses
+    score_the_tests_text(page)
     page.click("#tab-attention")
     page.select_option("#att-version", version)
     page.select_option("#att-layer", str(layer))
@@ -357,7 +409,7 @@ def test_browser_attention_map_is_the_heads_own_weights(visit, runs, version, la
     model, tokenizer = checkpoints.load(version, runs / version)
     text = page.input_value("#text")[:model.block_size]
     shown = page.eval_on_selector_all(
-        "#att-map rect", "cells => cells.map(c => [+c.dataset.row, +c.dataset.col, +c.dataset.w])")
+        "#att-map rect.cell", "cells => cells.map(c => [+c.dataset.row, +c.dataset.col, +c.dataset.w])")
     weights = torch.zeros(len(text), len(text))
     for row, col, w in shown:
         weights[row, col] = w
@@ -367,34 +419,144 @@ def test_browser_attention_map_is_the_heads_own_weights(visit, runs, version, la
     chosen = min(11, len(text) - 1)  # 。 at the end of the first clause of the full run's ci
     page.click(f'#att-text .att-char[data-index="{chosen}"]')  # what it looks at, shown in the text
     assert page.get_attribute("#att-text .att-char.chosen", "data-index") == str(chosen)
+    assert page.get_attribute("#att-chosen-row", "y") == str(50 - 1 + 18 * chosen)  # its row outlined
+    strongest = int(heads[(layer, head)][chosen].argmax())
+    assert f"{text[strongest]} ({strongest + 1})" in page.text_content("#att-row")  # said in words
     if (version, layer, head) == ("v4", 0, 2):
         visit.screenshot("explorer_attention.png")
     visit.check_clean()
 
 
+def reach_by_hand(weights):
+    """The mean over rows of the largest weight times its distance back (tools/explore.py's reach)."""
+    rows = weights.tolist()
+    return sum(max(row) * (i - row.index(max(row))) for i, row in enumerate(rows)) / len(rows)
+
+
 @pytest.mark.slow
-def test_browser_writes_a_ci_that_obeys_its_template(visit):
+def test_browser_attention_opens_on_the_head_that_reaches_furthest_with_every_head_beside_it(visit, runs):
+    page = visit.page
+    score_the_tests_text(page)
+    page.focus("#tab-compare")
+    page.keyboard.press("ArrowRight")  # the tabs take the arrow keys
+    assert page.get_attribute("#tab-attention", "aria-selected") == "true"
+    latest = list(BY_VERSION)[-1]
+    model, tokenizer = checkpoints.load(latest, runs / latest)
+    heads = scoring.attention_weights(model, tokenizer.encode(page.input_value("#text")[:model.block_size]))
+    layer, head = max(sorted(heads), key=lambda key: reach_by_hand(heads[key]))
+    page.wait_for_selector(f'#att-map svg[data-head="{latest}/{layer}/{head}"]')
+    assert f"layer {layer}, head {head}" in page.text_content("#att-note")
+    assert page.locator("#att-legend .swatch").count() == 5 and "linear" in page.text_content("#att-legend")
+    assert "looked at" in page.text_content("#att-map svg") and "looking" in page.text_content("#att-map svg")
+    thumbs = page.locator("#att-overview .thumb")
+    assert thumbs.count() == len(heads)
+    other = next(key for key in sorted(heads) if key != (layer, head))
+    page.click(f'#att-overview .thumb[data-head="{other[0]}/{other[1]}"]')  # enlarged
+    page.wait_for_selector(f'#att-map svg[data-head="{latest}/{other[0]}/{other[1]}"]')
+    visit.check_clean()
+
+
+@pytest.mark.slow
+def test_browser_writing_shows_what_the_sampler_drew_with_and_what_the_rules_wrote(visit, runs):
+    """At temperature 0.5, top-k 5, top-p 0.9: each step's probabilities as drawn are the
+    sampler's, computed here from the model; the form's mask is told apart from the sampler's
+    cuts, and the prompt, the acrostic and the rules' marks from what was sampled."""
+    from playwright.sync_api import expect
+
     page = visit.page
     page.click("#tab-write")
     page.select_option("#w-version", "v7")
     page.select_option("#w-tune", "浣溪沙")
     page.fill("#w-acrostic", "春江花月")
+    for knob, value in (("#w-temperature", "0.5"), ("#w-top-k", "5"), ("#w-top-p", "0.9")):
+        page.fill(knob, value)
     page.click("#w-start")
     page.wait_for_selector("#w-step:not([disabled])")
     for _ in range(5):
         page.click("#w-step")
-    assert page.locator("#w-step-view table tr").count() >= 10  # step 5's ten candidates (and the chosen)
+    assert page.locator("#w-step-view tbody tr").count() >= 10  # step 5's ten candidates (and the chosen)
     visit.screenshot("explorer_write_step.png")
     page.click("#w-all")
-    text = page.evaluate("state.writing.text")
-    lines = text.strip("\n").split("\n")
+    writing = page.evaluate("state.writing")
+    model, tokenizer = checkpoints.load("v7", runs / "v7")
+    letters = torch.tensor([ch.isalpha() for ch in tokenizer.chars])  # the form's mask inside a clause
+    ids = tokenizer.encode(writing["prompt"])
+    sampled = [i for i, step in enumerate(writing["steps"]) if step["kind"] == "sampled"]
+    for i, step in enumerate(writing["steps"]):
+        if i in sampled[:3]:  # reopened by a click, after 全部
+            page.click(f'#w-text .ch[data-step="{i}"]')
+            assert f"step {i + 1}/" in page.text_content("#w-step-view caption")
+            logits = model(torch.tensor([ids[-model.block_size:]]))[0][0, -1].detach()  # (V,)
+            drawn, _ = sampling.drawing_probs(logits, 0.5, 5, 0.9, letters)
+            own = F.softmax(logits, dim=-1)
+            rows = page.eval_on_selector_all("#w-step-view tbody tr", "rows => rows.map(r => "
+                                             "[r.dataset.char, +r.dataset.model, +r.dataset.drawn, r.cells[4].textContent])")
+            for char, model_p, drawn_p, why in rows:
+                c = tokenizer.stoi[char]
+                assert (model_p, drawn_p) == (pytest.approx(float(own[c]), abs=1e-6), pytest.approx(float(drawn[c]), abs=1e-6))
+                if drawn_p == 0:
+                    assert ("top-" in why) == char.isalpha() and ("格律屏蔽" in why) == (not char.isalpha()), why
+        ids.append(tokenizer.stoi[step["char"]])
+    kinds = [step["kind"] for step in writing["steps"]]
+    assert [s["char"] for s in writing["steps"] if s["kind"] == "acrostic"] == list("春江花月")
+    assert page.locator("#w-text .kind-acrostic").count() == 4
+    assert page.locator("#w-text .kind-rule").count() == kinds.count("rule")
+    assert page.locator("#w-text .kind-prompt").count() == len(writing["prompt"].lstrip("\n"))
+    colour = "el => getComputedStyle(el).color"
+    assert len({page.eval_on_selector(f"#w-text .kind-{kind}", colour) for kind in ("prompt", "acrostic", "rule", "sampled")}) == 4
+    lines = writing["prompt"].strip("\n").split("\n") + list(corpus.ci_lines("".join(s["char"] for s in writing["steps"])))
     templates = poetry_form.templates(corpus.split_ci(CORPUS.read_text(encoding="utf-8")))
-    template = templates["浣溪沙"]
-    assert lines[0] == "浣溪沙" and poetry_form.form_score(lines[1:], template) == 1.0
-    clauses = "".join(lines[1:]).replace("。", "，").split("，")
-    assert "".join(clause[0] for clause in clauses[:4]) == "春江花月"
+    assert lines[0] == "浣溪沙" and poetry_form.form_score(lines[1:], templates["浣溪沙"]) == 1.0
     assert page.text_content("#w-result .form-score") == "1.00"
     visit.screenshot("explorer_write.png")
+    page.fill("#w-temperature", "0.7")  # a knob changed: the writing on screen is marked stale
+    expect(page.locator("#w-stale")).to_be_visible()
+    assert page.is_disabled("#w-step") and "stale" in page.get_attribute("#w-output", "class")
+    visit.check_clean()
+
+
+@pytest.mark.slow
+def test_browser_on_a_phone_nothing_scrolls_sideways(browser, server):
+    from playwright.sync_api import expect
+
+    visit = Visit(browser, server, width=390, height=844)
+    page = visit.page
+    width = "document.documentElement.scrollWidth"
+    score_the_tests_text(page)
+    first = page.locator("#compare-rows .version-row").first
+    first.locator(".ch").nth(5).click()  # a tap: the candidates open under the tapped row
+    expect(page.locator("#candidates")).to_be_visible()
+    assert page.locator("#candidates").bounding_box()["y"] >= first.bounding_box()["y"] + first.bounding_box()["height"] - 1
+    assert page.evaluate(width) <= 390
+    visit.screenshot("explorer_phone.png")
+    page.click("#tab-attention")
+    page.wait_for_selector("#att-map svg")
+    assert page.evaluate(width) <= 390
+    page.click("#tab-write")
+    page.select_option("#w-tune", "浣溪沙")
+    page.click("#w-start")
+    page.wait_for_selector("#w-step:not([disabled])")
+    page.click("#w-all")
+    page.click('#w-text .ch[data-step="3"]')
+    assert page.evaluate(width) <= 390
+    visit.check_clean()
+    page.close()
+
+
+@pytest.mark.slow
+def test_browser_says_it_is_computing_and_dims_the_old_answer(visit, server, monkeypatch):
+    from playwright.sync_api import expect
+
+    page = visit.page
+    page.wait_for_selector("#compare-rows .version-row")
+    release, score = threading.Event(), server.explorer.score
+    monkeypatch.setattr(server.explorer, "score", lambda request: release.wait(30) and score(request))
+    page.click("#score")
+    expect(page.locator("#busy")).to_be_visible()
+    assert "stale" in page.get_attribute("#view-compare", "class")
+    release.set()
+    expect(page.locator("#busy")).to_be_hidden()
+    expect(page.locator("#view-compare")).not_to_have_class(re.compile("stale"))
     visit.check_clean()
 
 

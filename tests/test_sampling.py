@@ -64,6 +64,16 @@ def test_sampling_never_returns_a_masked_or_cut_character():
         assert chosen == 0  # the likeliest alone holds 0.64 > 0.5 of the probability
 
 
+def test_each_cut_character_is_labelled_with_what_cut_it():
+    """The form's mask, top-k and top-p, told apart: the explorer shows which one it was."""
+    logits = torch.tensor([5.0, 4.0, 3.0, 2.0, 1.0, 0.0])
+    allowed = torch.tensor([False, True, True, True, True, True])
+    probs, cut = sampling.drawing_probs(logits, top_k=4, top_p=0.8, allowed=allowed)
+    assert [sampling.CUTS[c] for c in cut] == ["form", None, None, "top-p", "top-p", "top-k"]
+    kept = torch.softmax(logits[1:3], dim=-1)  # what is left, renormalised
+    assert torch.allclose(probs, torch.tensor([0, *kept, 0, 0, 0]))
+
+
 def test_check_writable_names_each_problem():
     tokenizer = Tokenizer("浣溪沙春\n，。")
     assert sampling.check_writable(tokenizer, HUANXISHA, "春") == []

@@ -5,10 +5,14 @@
 
 Three views (对照 / 注意力 / 写作):
 - Side by side: a text, each character coloured by the probability each version gave it, each
-  version's mean loss on it; point at a character for every version's ten likeliest candidates.
-- Attention: one head's attention weights on the text's first block_size characters.
+  version's mean loss on it, by kind of character, beside its own val loss; point at a character
+  (tap it, or Tab into a row) for every version's ten likeliest candidates there, beside it.
+- Attention: every head's weights on the text's first block_size characters, small, and one
+  enlarged: the head that looks furthest back (reach), or the one chosen.
 - Write: a version writes, step by step, freely or to a tune (its form enforced, an acrostic if
-  given), with its ten likeliest candidates at each step; then the form score and copy check.
+  given); at each step its ten likeliest candidates, the model's probability of each and the one
+  it was drawn with after temperature, top-k, top-p and the form's mask; then the form score and
+  copy check.
 
 Checkpoints: <--runs>/<version>/ckpt.pt (the comparison's layout, default runs/compare), else each
 script's own runs/<script>/ckpt.pt. The page lists the versions it did not find and the command
@@ -55,6 +59,7 @@ MAX_TEXT = 2000  # characters scored in one request
 MAX_WRITE = 300  # characters written in one request
 MAX_BODY = 64 * 1024  # bytes of one request's JSON
 CANDIDATES = 10  # the likeliest characters shown at each position
+MAX_OVERVIEW = 300_000  # attention weights sent for the overview of every head (about 3 MB)
 REQUEST_TIMEOUT = 10  # seconds a connection has to send its whole request
 MAX_WAITING = 8  # requests waiting for the models at once; one more gets a 503
 TRAIN_COMMAND = "python -m tools.compare_versions"  # trains every version into runs/compare
@@ -159,7 +164,8 @@ class Explorer:
         tunes = sorted(self.templates.values(), key=attrgetter("count"), reverse=True)
         return {"versions": versions, "missing": self.missing, "mixed": self.mixed,
                 "train_command": TRAIN_COMMAND,
-                "tunes": [{"tune": t.tune, "form": str(t), "count": t.count} for t in tunes],
+                "tunes": [{"tune": t.tune, "form": str(t), "count": t.count, "share": t.share}
+                          for t in tunes],
                 "samples": len(self.samples), "limits": {"text": MAX_TEXT, "write": MAX_WRITE}}
 
     def sample(self, index):
@@ -178,42 +184,61 @@ class Explorer:
     def score_one(self, version, text):
         _, model, tokenizer = self.models[version]
         probs, top = [None] * len(text), [None] * len(text)  # the first character has no prediction
+        nats = [None] * len(text)  # -log p: each character's loss
         unknown = [i for i, ch in enumerate(text) if ch not in tokenizer.stoi]
         for start, end in known_runs(text, unknown):
             logprobs = scoring.next_logprobs(model, tokenizer.encode(text[start:end]))  # (n - 1, V)
             # (n - 1,): the true next characters
             ids = torch.tensor(tokenizer.encode(text[start + 1:end]))
-            true = logprobs.gather(-1, ids[:, None])[:, 0].exp().tolist()  # n - 1 probabilities
+            true = logprobs.gather(-1, ids[:, None])[:, 0]  # (n - 1,): their log-probabilities
             best = torch.topk(logprobs, min(CANDIDATES, logprobs.shape[-1]))  # (n - 1, 10) each
             best_probs, best_ids = best.values.exp().tolist(), best.indices.tolist()
             for i in range(end - start - 1):
-                probs[start + 1 + i] = true[i]
-                # Six decimals are plenty for a list shown to three, and make the answer about 40%
-                # smaller.
+                probs[start + 1 + i] = math.exp(true[i])
+                nats[start + 1 + i] = -float(true[i])
+                # Six decimals are plenty for a list shown to two significant digits, and make the
+                # answer about 40% smaller.
                 top[start + 1 + i] = [[tokenizer.chars[c], round(p, 6)]
                                       for c, p in zip(best_ids[i], best_probs[i])]
-        scored = [p for p in probs if p is not None]
-        loss = -sum(math.log(p) for p in scored) / len(scored) if scored else None
-        return {"version": version, "loss": loss, "scored": len(scored), "probs": probs, "top": top,
-                "unknown": unknown}
+        scored = [n for n in nats if n is not None]
+        kinds = scoring.character_kinds(text, model.block_size)  # kinds[i - 1]: text[i]'s kind
+        by_kind = {}
+        for i, n in enumerate(nats):
+            if n is not None:
+                by_kind.setdefault(kinds[i - 1], []).append(n)
+        return {"version": version, "loss": sum(scored) / len(scored) if scored else None,
+                "scored": len(scored), "probs": probs, "top": top, "unknown": unknown,
+                "by_kind": [[kind, sum(by_kind[kind]) / len(by_kind[kind]), len(by_kind[kind])]
+                            for kind in scoring.KINDS if kind in by_kind]}
 
     def attention(self, request):
-        """One head's weights on the text's first block_size characters: (t, t) rows."""
+        """Every head's weights on the text's first block_size characters ((t, t) rows, in an
+        overview when not too many), and one head's: the one asked for, or else the head that
+        looks furthest back (reach)."""
         version = version_field(request, self.models)
         _, model, tokenizer = self.models[version]
         heads = attention_heads(model)
         if not heads:
             raise RequestError(400, f"{version} has no attention (it reads one character); "
                                "choose v2 or a later version")
-        layer = int_field(request, "layer", 0, 0, max(layer for layer, _ in heads))
-        head = int_field(request, "head", 0, 0, max(head for _, head in heads))
         text = text_field(request, "text")[:model.block_size]
         outside = sorted({ch for ch in text if ch not in tokenizer.stoi})
         if outside:
             raise RequestError(400, f"not in {version}'s vocabulary: {' '.join(outside)}")
         weights = self.on_torch_thread(scoring.attention_weights, model, tokenizer.encode(text))
+        reaches = {key: reach(head_weights) for key, head_weights in weights.items()}
+        if request.get("layer") is None and request.get("head") is None:
+            layer, head = max(heads, key=lambda key: reaches[key][0])  # the first of equals
+        else:
+            layer = int_field(request, "layer", 0, 0, max(layer for layer, _ in heads))
+            head = int_field(request, "head", 0, 0, max(head for _, head in heads))
+        overview = len(heads) * len(text) ** 2 <= MAX_OVERVIEW
         return {"version": version, "layer": layer, "head": head, "chars": list(text),
-                "weights": weights[(layer, head)].tolist()}
+                "weights": weights[(layer, head)].tolist(),
+                "heads": [{"layer": l, "head": h, "reach": reaches[(l, h)][0],
+                           "distance": reaches[(l, h)][1],
+                           "weights": weights[(l, h)].tolist() if overview else None}
+                          for l, h in heads]}
 
     def write(self, request):
         """A version writes: freely after a prompt, or to a tune (with an acrostic), step by
@@ -255,7 +280,8 @@ class Explorer:
             check = self.copy_check.check(lines)
             copy = {"4-gram": no_nan(check["4-gram"]), "8-gram": no_nan(check["8-gram"]),
                     "longest": check["longest"]}
-        steps = [{"char": step.char, "logprob": step.logprob, "forced": step.forced,
+        steps = [{"char": step.char, "logprob": step.logprob, "drawn": step.drawn,
+                  "kind": step_kind(step),
                   "candidates": [list(candidate) for candidate in step.candidates]}
                  for step in writing.steps]
         return {"version": version, "prompt": writing.prompt, "text": writing.text, "steps": steps,
@@ -331,6 +357,24 @@ def attention_heads(model):
     """(layer, head) of every attention head the model has; none for v1."""
     return sorted(scoring.layer_and_head(name) for name, module in model.named_modules()
                   if scoring.is_attention(module))
+
+
+def reach(weights):
+    """How far back a head looks, from its (t, t) weights: the mean over its rows of the weight of
+    the character each row weighs most times that character's distance back (a head looking at
+    itself reaches 0, as v2's does; a head spread thin reaches little), and the mean distance
+    alone."""
+    strongest, where = weights.max(dim=-1)  # (t,) each: each row's largest weight, and its column
+    distance = torch.arange(len(weights)) - where  # (t,): how many characters back it is
+    return float((strongest * distance).mean()), float(distance.float().mean())
+
+
+def step_kind(step):
+    """What wrote a step: the sampler, the acrostic (a forced letter) or the form's rules (a
+    forced mark or line break)."""
+    if not step.forced:
+        return "sampled"
+    return "acrostic" if step.char.isalpha() else "rule"
 
 
 def known_runs(text, unknown):

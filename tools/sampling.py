@@ -17,15 +17,24 @@ import torch
 from torch.nn import functional as F
 
 
-def sample_next(logits, temperature=1.0, top_k=None, top_p=None, allowed=None, generator=None):
-    """One character id drawn from logits (V,), and the probabilities it was drawn from (V,).
-    allowed (V,) bool: only these may be drawn. top_k: only the k likeliest allowed ones.
-    top_p (nucleus): only the likeliest allowed ones whose probabilities add up to p."""
+# Why a character has no chance at a step: the form's mask, the sampler's top-k or top-p, or a rule
+# that forces another character. A cut (V,) tensor holds an index into this, 0 for a chance.
+CUTS = (None, "form", "top-k", "top-p", "rule")
+
+
+def drawing_probs(logits, temperature=1.0, top_k=None, top_p=None, allowed=None):
+    """The probabilities the characters are drawn with (V,), after the knobs, and why each one
+    with none has none (V,): an index into CUTS, 0 where it has a chance.
+    allowed (V,) bool: only these may be drawn (the form's mask). top_k: only the k likeliest
+    allowed ones. top_p (nucleus): only the likeliest allowed ones whose probabilities add up to p."""
     logits = logits.float().cpu() / temperature  # (V,): on the CPU, the same on every device
+    cut = torch.zeros(logits.shape, dtype=torch.long)  # (V,)
     if allowed is not None:
+        cut[~allowed.cpu()] = CUTS.index("form")
         logits = logits.masked_fill(~allowed.cpu(), float("-inf"))  # a masked id gets probability 0
     if top_k is not None:
         kth = torch.topk(logits, min(top_k, logits.numel())).values[-1]  # the k-th highest logit
+        cut[(logits < kth) & (cut == 0)] = CUTS.index("top-k")
         logits = logits.masked_fill(logits < kth, float("-inf"))
     probs = F.softmax(logits, dim=-1)  # (V,)
     if top_p is not None:
@@ -33,8 +42,16 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, allowed=None, g
         # (V,): the probability ranked above each
         before = torch.cumsum(sorted_probs, dim=0) - sorted_probs
         dropped = order[before >= top_p]  # every id once the kept ones reach p (the first is kept)
+        cut[dropped[cut[dropped] == 0]] = CUTS.index("top-p")
         probs[dropped] = 0.0
         probs = probs / probs.sum()
+    return probs, cut
+
+
+def sample_next(logits, temperature=1.0, top_k=None, top_p=None, allowed=None, generator=None):
+    """One character id drawn from logits (V,), and the probabilities it was drawn from (V,)
+    (drawing_probs: the knobs and the mask)."""
+    probs, _ = drawing_probs(logits, temperature, top_k, top_p, allowed)
     chosen = int(torch.multinomial(probs, 1, generator=generator))  # an id with probability > 0
     return chosen, probs
 
@@ -45,7 +62,9 @@ class Step:
     char: str
     logprob: float  # the model's own log-probability of it (temperature 1, nothing masked)
     forced: bool  # set by the rules (a mark, a line break, an acrostic character), not sampled
-    # the model's ten likeliest characters there: (char, probability, could be drawn)
+    drawn: float  # the probability it was drawn with, after the knobs and the mask (1 if forced)
+    # The model's ten likeliest characters there: (char, the model's probability, the probability
+    # it was drawn with, why it had no chance: None, or "form", "top-k", "top-p", "rule").
     candidates: list
 
 
@@ -126,18 +145,16 @@ def write_by_rules(model, tokenizer, prompt, rules, allowed, temperature, top_k,
         logits = logits[0, -1].float().cpu()  # (V,): the last position predicts
         logprobs = F.log_softmax(logits, dim=-1)  # (V,): the model's own view
         if forced is None:
-            # drawn_from (V,): the probabilities it was drawn from
-            chosen, drawn_from = sample_next(logits, temperature, top_k, top_p, allowed, generator)
-        else:
+            drawn_from, cut = drawing_probs(logits, temperature, top_k, top_p, allowed)  # (V,) each
+            chosen = int(torch.multinomial(drawn_from, 1, generator=generator))
+        else:  # the rule leaves one choice
             chosen = tokenizer.stoi[forced]
-            # (V,): the rule left one choice
-            drawn_from = F.one_hot(torch.tensor(chosen), len(logits))
-        top = torch.topk(logprobs, min(10, logprobs.numel()))
-        # Each: the model's own probability (temperature 1), and whether the mask, top-k and top-p
-        # left it a chance at this step.
-        candidates = [(tokenizer.chars[i], math.exp(lp), bool(drawn_from[i] > 0))
-                      for lp, i in zip(top.values.tolist(), top.indices.tolist())]
+            drawn_from = F.one_hot(torch.tensor(chosen), len(logits)).float()  # (V,)
+            cut = (1 - drawn_from).long() * CUTS.index("rule")  # (V,): every other one, by the rule
+        top = torch.topk(logprobs, min(10, logprobs.numel())).indices.tolist()
+        candidates = [(tokenizer.chars[i], float(logprobs[i].exp()), float(drawn_from[i]),
+                       CUTS[cut[i]]) for i in top]
         steps.append(Step(tokenizer.chars[chosen], float(logprobs[chosen]), forced is not None,
-                          candidates))
+                          float(drawn_from[chosen]), candidates))
         ids.append(chosen)
     return Writing(prompt, steps)
