@@ -553,8 +553,8 @@ def choose_threads(config, model, vocab_size):
 
 
 def choose_writing_threads(requested, model):
-    """The same for writing (--sample-only, the explorer, write_poem): timed on one character's
-    logits from a full context, without gradients, as generation computes them."""
+    """The same for writing (--sample-only, write_poem, the explorer's --threads 0): timed on one
+    character's logits from a full context, without gradients, as generation computes them."""
     context = torch.zeros(1, model.block_size, dtype=torch.long)  # (1, T): any ids will do
 
     @torch.no_grad()

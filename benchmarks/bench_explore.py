@@ -5,16 +5,20 @@ tools/explore.py server (in this process, on 127.0.0.1), JSON included.
   attention  one head's weights on the first block_size characters (v7, layer 3, head 0)
   write      a free writing of 100 characters by v7: the time per step is the total / 100
 
-Medians over --repeat requests, after one unmeasured request of each kind (warm-up). From the
-repository root:
+Medians and maxima over --repeat requests, after one unmeasured request of each kind (warm-up).
+--busy N keeps N other processes computing (torch matrix products, one thread each, as a training
+run would) from after the explorer has chosen its threads until the last request: the explorer as
+a learner uses it while something else trains. From the repository root:
 
     python -m benchmarks.bench_explore                     # runs/compare, else each script's runs/
     python -m benchmarks.bench_explore --runs runs/notebooks/08_compare_versions --repeat 50
+    python -m benchmarks.bench_explore --busy 2 --threads 1   # both cores busy; one torch thread
 """
 
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import platform
 import statistics
@@ -47,9 +51,19 @@ def timed_request(address, path, body):
     return elapsed, answer
 
 
-def median_ms(address, path, body, repeat):
+def timings_ms(address, path, body, repeat):
+    """(median, max) milliseconds of repeat requests."""
     timed_request(address, path, body)  # warm-up: first calls allocate
-    return statistics.median(timed_request(address, path, body)[0] for _ in range(repeat))
+    times = [timed_request(address, path, body)[0] for _ in range(repeat)]
+    return statistics.median(times), max(times)
+
+
+def keep_busy():
+    """Another process's work: matrix products on one thread, without end."""
+    torch.set_num_threads(1)
+    a = torch.randn(512, 512)
+    while True:
+        a @ a
 
 
 def main(argv=None):
@@ -58,11 +72,14 @@ def main(argv=None):
     parser.add_argument("--data", default=str(ROOT / "data" / "songci.txt"))
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--length", type=int, default=200, help="characters of the scored text")
+    parser.add_argument("--threads", type=int, default=1, help="the explorer's --threads (0: timed)")
+    parser.add_argument("--busy", type=int, default=0, help="other processes computing meanwhile")
     args = parser.parse_args(argv)
-    if args.repeat < 1 or args.length < 1:
-        raise SystemExit("error: --repeat and --length must be at least 1")
-    try:
-        explorer = explore.Explorer(args.runs, args.data)  # a corpus or checkpoint it cannot use
+    if args.repeat < 1 or args.length < 1 or args.threads < 0 or args.busy < 0:
+        raise SystemExit("error: --repeat and --length must be at least 1, --threads and --busy "
+                         "at least 0")
+    try:  # a corpus or checkpoint it cannot use is one line
+        explorer = explore.Explorer(args.runs, args.data, args.threads)
     except plumbing.BabyGPTError as err:
         raise SystemExit(f"error: {err}") from None
     if "v7" not in explorer.models:
@@ -74,23 +91,35 @@ def main(argv=None):
     text = "\n\n".join(explorer.samples)[:args.length]  # real validation ci, cut to length
     heads = explore.attention_heads(explorer.models["v7"][1])
     last_layer = max(layer for layer, _ in heads)
-    score = median_ms(address, "/api/score", {"text": text}, args.repeat)
-    attention = median_ms(address, "/api/attention",
-                          {"text": text, "version": "v7", "layer": last_layer, "head": 0}, args.repeat)
-    write = median_ms(address, "/api/write", {"version": "v7", "prompt": "\n\n浣溪沙\n", "length": 100},
-                      max(3, args.repeat // 5))
-    server.shutdown()
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no copy of this one's threads
+    busy = [spawn.Process(target=keep_busy, daemon=True) for _ in range(args.busy)]
+    for process in busy:
+        process.start()
+    try:
+        score = timings_ms(address, "/api/score", {"text": text}, args.repeat)
+        attention = timings_ms(address, "/api/attention",
+                               {"text": text, "version": "v7", "layer": last_layer, "head": 0},
+                               args.repeat)
+        write = timings_ms(address, "/api/write",
+                           {"version": "v7", "prompt": "\n\n浣溪沙\n", "length": 100},
+                           max(3, args.repeat // 5))
+    finally:
+        for process in busy:
+            process.terminate()
+        server.shutdown()
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"torch {torch.__version__}, Python {platform.python_version()}")
-    print(f"the models' CPU threads: {explorer.threads}")
-    print(f"versions: {', '.join(explorer.models)}; median of {args.repeat} requests over HTTP")
-    print("| request | median ms |")
-    print("|---|---:|")
-    print(f"| score {len(text)} characters × {len(explorer.models)} versions | {score:.1f} |")
-    print(f"| attention, v7 layer {last_layer} head 0 | {attention:.1f} |")
-    print(f"| write 100 characters, v7 | {write:.1f} |")
-    print(f"| one writing step, v7 | {write / 100:.2f} |")
+    print(f"the models' CPU threads: {explorer.threads}; other processes computing: {args.busy}")
+    print(f"versions: {', '.join(explorer.models)}; median and max of {args.repeat} requests over "
+          f"HTTP ({max(3, args.repeat // 5)} for writing)")
+    print("| request | median ms | max ms |")
+    print("|---|---:|---:|")
+    print(f"| score {len(text)} characters × {len(explorer.models)} versions | {score[0]:.1f} | "
+          f"{score[1]:.1f} |")
+    print(f"| attention, v7 layer {last_layer} head 0 | {attention[0]:.1f} | {attention[1]:.1f} |")
+    print(f"| write 100 characters, v7 | {write[0]:.1f} | {write[1]:.1f} |")
+    print(f"| one writing step, v7 | {write[0] / 100:.2f} | {write[1] / 100:.2f} |")
 
 
 if __name__ == "__main__":

@@ -289,9 +289,9 @@ class Visit:
         assert self.errors == []
         assert self.requests and all(url.startswith(self.server.url) for url in self.requests)
 
-    def screenshot(self, name):
+    def screenshot(self, name, full_page=True):
         if SCREENSHOTS:  # plumbing's atomic write: never a half-written PNG
-            plumbing.write_file(Path(SCREENSHOTS) / name, self.page.screenshot(full_page=True))
+            plumbing.write_file(Path(SCREENSHOTS) / name, self.page.screenshot(full_page=full_page))
 
 
 @pytest.fixture
@@ -326,6 +326,12 @@ def score_the_tests_text(page):
     return page.input_value("#text")
 
 
+def loaded(runs):
+    """The versions with a checkpoint in runs: every one in the tests' run; a full comparison
+    trains v1 to v8 (v9, data parallel, is v8's model)."""
+    return [version for version in BY_VERSION if (runs / version / "ckpt.pt").exists()]
+
+
 def cells(page, selector):
     return page.eval_on_selector_all(selector, "cells => cells.map(c => c.textContent)")
 
@@ -335,7 +341,7 @@ def test_browser_side_by_side_shows_each_versions_own_probabilities(visit, runs)
     page = visit.page
     text = score_the_tests_text(page)
     by_hand = {}
-    for version in BY_VERSION:
+    for version in loaded(runs):
         shown = page.eval_on_selector_all(f'#compare-rows [data-version="{version}"] .ch',
                                           "spans => spans.map(s => s.dataset.p === undefined ? null : Number(s.dataset.p))")
         model, tokenizer = checkpoints.load(version, runs / version)
@@ -357,9 +363,9 @@ def test_browser_side_by_side_shows_each_versions_own_probabilities(visit, runs)
     gains = [math.log(p3 / p2) for p2, p3 in zip(by_hand["v2"], by_hand["v3"])]
     index = 1 + gains.index(max(gains))  # by_hand starts at the text's second character
     page.focus(f'#compare-rows [data-version="v3"] .ch[data-index="{index}"]')
-    assert page.locator("#candidates table.candidates").count() == len(BY_VERSION)
+    assert page.locator("#candidates table.candidates").count() == len(by_hand)
     # the true one marked in each
-    assert page.locator("#candidates tr.true").count() == len(BY_VERSION)
+    assert page.locator("#candidates tr.true").count() == len(by_hand)
     visit.screenshot("explorer_compare.png")
     visit.check_clean()
 
@@ -391,9 +397,21 @@ def test_browser_candidates_show_where_you_point_and_each_row_is_one_tab_stop(vi
     assert page.locator("#candidates .panel-title").text_content().startswith(f"第 {start + 2} 个字")
     labels = page.eval_on_selector_all("#compare-rows .ch", "spans => spans.map(s => s.getAttribute('aria-label'))")
     assert len(labels) == rows.count() * len(text) and all(labels)
+    shown = cells(page, "#candidates table.candidates td:nth-child(2)")
+    assert shown and "0.000" not in shown  # two significant digits, however small
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
+    # The English glosses: at least 4.5:1 against the white page (WCAG AA), 4.48:1 before.
+    red, green, blue = map(int, re.findall(r"\d+", page.eval_on_selector(".en", "el => getComputedStyle(el).color")))
+    assert contrast_on_white(red, green, blue) >= 4.5
     visit.check_clean()
+
+
+def contrast_on_white(*rgb):
+    """WCAG's contrast ratio of a colour against white."""
+    linear = [(c / 255 / 12.92) if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 1.05 / (luminance + 0.05)
 
 
 @pytest.mark.slow
@@ -440,7 +458,7 @@ def test_browser_attention_opens_on_the_head_that_reaches_furthest_with_every_he
     page.focus("#tab-compare")
     page.keyboard.press("ArrowRight")  # the tabs take the arrow keys
     assert page.get_attribute("#tab-attention", "aria-selected") == "true"
-    latest = list(BY_VERSION)[-1]
+    latest = loaded(runs)[-1]
     model, tokenizer = checkpoints.load(latest, runs / latest)
     heads = scoring.attention_weights(model, tokenizer.encode(page.input_value("#text")[:model.block_size]))
     layer, head = max(sorted(heads), key=lambda key: reach_by_hand(heads[key]))
@@ -528,7 +546,8 @@ def test_browser_on_a_phone_nothing_scrolls_sideways(browser, server):
     expect(page.locator("#candidates")).to_be_visible()
     assert page.locator("#candidates").bounding_box()["y"] >= first.bounding_box()["y"] + first.bounding_box()["height"] - 1
     assert page.evaluate(width) <= 390
-    visit.screenshot("explorer_phone.png")
+    first.evaluate("row => row.scrollIntoView()")  # the tapped row at the top, its candidates under it
+    visit.screenshot("explorer_phone.png", full_page=False)
     page.click("#tab-attention")
     page.wait_for_selector("#att-map svg")
     assert page.evaluate(width) <= 390

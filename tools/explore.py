@@ -110,7 +110,7 @@ def client_gone():
 # ---- What the page asks, answered by the models: plain Python, tested without a browser
 
 class Explorer:
-    def __init__(self, runs, data, threads=0):
+    def __init__(self, runs, data, threads=1):
         """Load every version found in runs (or its script's own runs/), and read the corpus for
         the sample ci, the tunes' templates and the copy check. The corpus is read once, here."""
         text = corpus.read(data)  # plumbing.BabyGPTError if it cannot be used
@@ -588,8 +588,10 @@ def build_parser():
     parser.add_argument("--host", default="127.0.0.1", help="the address to listen on; another "
                         "than 127.0.0.1 lets other machines on the network use the models")
     parser.add_argument("--port", type=int, default=8000, help="0: any free port; at most 65535")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch; 0: time "
-                        "a writing step at 1, 2, 4... and keep the fastest")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch; 0: time "
+                        "a writing step at 1, 2, 4... and keep the fastest. One by default: with "
+                        "the CPU busy, one thread answered 2-5 times faster than two "
+                        "(docs/explorer.md)")
     return parser
 
 

@@ -321,16 +321,16 @@ function showCandidates(span) {
   panel.replaceChildren(title, tables, element("p", "note", "条形：对数刻度，同颜色 ",
     en("bars: the log scale of the colours")));
   panel.hidden = false;
-  placeCandidates();
+  placeCandidates(true);
 }
 
-function placeCandidates() {
+function placeCandidates(justShown) {  // also on every scroll and resize, to follow the character
   const panel = $("candidates"), span = state.pointed;
   if (panel.hidden || !span) return;
   if (NARROW.matches) {  // a phone: under the tapped row, in the page's flow
     panel.classList.remove("floating");
     span.closest(".version-row").after(panel);
-    panel.scrollIntoView({ block: "nearest" });
+    if (justShown === true) panel.scrollIntoView({ block: "nearest" });  // never while the reader scrolls
     return;
   }
   // Beside the pointer: under the character when it fits, else above it, always in the window.
