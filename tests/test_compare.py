@@ -13,8 +13,9 @@ from tools.versions import BY_VERSION
 # One version's result, as train_all gives it: for the report's tests without training.
 MEASURES = {"seed": 1337, "val_loss": 5.1, "train_loss": 5.0, "clause_distance": 0.5, "wall_seconds": 1.0,
             "tokens_per_second": 100.0,
-            "form_score": 0.5, "4-gram": 0.1, "8-gram": 0.0, "longest": 4.0, "loss_by_kind": {"other": 5.0}}
-FLOORS = {"clause_distance": 0.02, "clause_distance_90": (0.01, 0.03), "form_score": 0.8, "ci": 10,
+            "form_score": 0.5, "rhyme_score": 0.6, "tone_score": 0.7, "4-gram": 0.1, "8-gram": 0.0, "longest": 4.0, "loss_by_kind": {"other": 5.0}}
+FLOORS = {"clause_distance": 0.02, "clause_distance_90": (0.01, 0.03), "form_score": 0.8, "rhyme_score": 0.85,
+          "tone_score": 0.86, "ci": 10,
           "4-gram": 0.1, "8-gram": 0.01, "longest": 5.0}
 RESULT = {"version": "v1", "concept": "bigram", "history": [{"step": 0, "val_loss": 8.7}, {"step": 10, "val_loss": 5.1}],
           "final": {"train_loss": 5.0, "val_loss": 5.1, "wall_seconds": 1.0, "tokens_per_second": 100.0},
@@ -28,6 +29,7 @@ def test_compare_writes_figure_table_samples_and_each_seed(tiny_comparison):
     assert status == 0
     assert "| version | concept | parameters |" in out and "| v7 | transformer |" in out
     assert "clause-length distance |" in out and "form score |" in out and " ± " in out
+    assert "rhyme score |" in out and "tone score |" in out  # the 格律 (tools/prosody.py)
     assert "| v7 → v8 |" in out and "seeds pointing the other way" in out  # the paired steps
     assert (folder / "compare.png").read_bytes()[:4] == b"\x89PNG"
     report = (folder / "compare.md").read_text(encoding="utf-8")

@@ -483,8 +483,10 @@ def test_browser_writing_shows_what_the_sampler_drew_with_and_what_the_rules_wro
 
     page = visit.page
     page.click("#tab-write")
+    assert page.input_value("#w-prompt") == "\n\n浣溪沙\n"  # real line breaks, not a literal \n
     page.select_option("#w-version", "v7")
     page.select_option("#w-tune", "浣溪沙")
+    assert "of the corpus's 浣溪沙" in page.text_content("#w-tune-note")  # the form and its share explained
     page.fill("#w-acrostic", "春江花月")
     for knob, value in (("#w-temperature", "0.5"), ("#w-top-k", "5"), ("#w-top-p", "0.9")):
         page.fill(knob, value)
@@ -526,6 +528,17 @@ def test_browser_writing_shows_what_the_sampler_drew_with_and_what_the_rules_wro
     templates = poetry_form.templates(corpus.split_ci(CORPUS.read_text(encoding="utf-8")))
     assert lines[0] == "浣溪沙" and poetry_form.form_score(lines[1:], templates["浣溪沙"]) == 1.0
     assert page.text_content("#w-result .form-score") == "1.00"
+    # The 格律 imposed too: every rhyme position rhymes, every fixed tone is met (tests/test_prosody.py
+    # checks both against the corpus by hand); the rhyme positions underlined, no tone marked missed.
+    page.check("#w-rhyme")
+    page.check("#w-tones")
+    page.click("#w-start")
+    page.wait_for_selector("#w-step:not([disabled])")
+    page.click("#w-all")
+    assert page.text_content("#w-result .rhyme-score") == page.text_content("#w-result .tone-score") == "1.00"
+    rhymes = page.evaluate("state.writing.form.rhymes")
+    assert page.locator("#w-text .rhyme-pos").count() == len(rhymes) == 5  # 浣溪沙's
+    assert page.locator("#w-text .off-tone").count() == 0 and page.locator("#w-text .on-tone").count() > 10
     visit.screenshot("explorer_write.png")
     page.fill("#w-temperature", "0.7")  # a knob changed: the writing on screen is marked stale
     expect(page.locator("#w-stale")).to_be_visible()

@@ -25,6 +25,10 @@ def test_each_version_writes_a_form_exact_acrostic_ci(tiny_comparison, capsys):
         clauses = "".join(ci[1:]).replace("。", "，").split("，")
         assert "".join(clause[0] for clause in clauses[:4]) == "春江花月"
         assert "form score 1.00" in out and "copy check" in out and "mean log-probability" in out
+    # The 格律 too: rhyme and tones imposed (tests/test_prosody.py checks them by hand).
+    assert write_poem.main(["--version", "v7", "--rhyme", "--tones", "--runs", str(runs)]) == 0
+    out = capsys.readouterr().out
+    assert "rhyme score 1.00; its" in out and "tone score 1.00; its" in out
 
 
 @pytest.mark.slow
@@ -33,6 +37,7 @@ def test_each_version_writes_a_form_exact_acrostic_ci(tiny_comparison, capsys):
     (["--acrostic", "春江花月夜好风"], "the acrostic has 7 characters and 浣溪沙 has 6 clauses"),
     (["--acrostic", "春，"], "Chinese characters only"),
     (["--acrostic", "龘"], "not in the model's vocabulary: '龘'"),
+    (["--rhyme", "阳"], "阳 is not a rhyme group; the 13: 发花"),
     (["--version", "v99"], "invalid choice: 'v99'"),
     (["--top-p", "0"], "--top-p must be over 0"),
     (["--top-p", "1e-50"], "--top-p must be over 0 (in float32) and at most 1, not 1e-50"),  # issue 36

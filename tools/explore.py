@@ -9,10 +9,10 @@ Three views (对照 / 注意力 / 写作):
   (tap it, or Tab into a row) for every version's ten likeliest candidates there, beside it.
 - Attention: every head's weights on the text's first block_size characters, small, and one
   enlarged: the head that looks furthest back (reach), or the one chosen.
-- Write: a version writes, step by step, freely or to a tune (its form enforced, an acrostic if
-  given); at each step its ten likeliest candidates, the model's probability of each and the one
-  it was drawn with after temperature, top-k, top-p and the form's mask; then the form score and
-  copy check.
+- Write: a version writes, step by step, freely or to a tune (its form enforced, an acrostic,
+  its rhyme and tones if asked); at each step its ten likeliest candidates, the model's
+  probability of each and the one it was drawn with after temperature, top-k, top-p and the
+  form's mask; then the form, rhyme and tone scores and the copy check.
 
 Checkpoints: <--runs>/<version>/ckpt.pt (the comparison's layout, default runs/compare), else each
 script's own runs/<script>/ckpt.pt. The page lists the versions it did not find and the command
@@ -50,7 +50,7 @@ from urllib.parse import parse_qs, urlsplit
 import torch
 
 import plumbing
-from tools import checkpoints, corpus, poetry_form, sampling, scoring
+from tools import checkpoints, corpus, poetry_form, prosody, sampling, scoring
 from tools.cjk_font import FONT
 from tools.copy_check import CopyCheck
 from tools.versions import VERSIONS
@@ -115,7 +115,12 @@ class Explorer:
         the sample ci, the tunes' templates and the copy check. The corpus is read once, here."""
         text = corpus.read(data)  # plumbing.BabyGPTError if it cannot be used
         self.samples = [ci.text for ci in corpus.validation_ci(text)]
-        self.templates = poetry_form.templates(corpus.split_ci(text))
+        cis = corpus.split_ci(text)
+        self.templates = poetry_form.templates(cis)
+        self.tune_ci = {}  # {tune: its ci}: where it rhymes and which tones it fixes, measured
+        for ci in cis:  # on the first request for it (self.prosody)
+            self.tune_ci.setdefault(ci.tune, []).append(ci)
+        self.measured = {}  # {tune: prosody.Prosody}
         self.copy_check = CopyCheck(corpus.training_text(text))
         # Every torch call runs on this one thread, one at a time. Each thread that calls torch
         # gets its own team of OpenMP workers, and two teams on the same cores slow each other:
@@ -240,6 +245,12 @@ class Explorer:
                            "weights": weights[(l, h)].tolist() if overview else None}
                           for l, h in heads]}
 
+    def prosody(self, template):
+        """Where template's tune rhymes and which tones it fixes, measured once on its ci."""
+        if template.tune not in self.measured:
+            self.measured[template.tune] = prosody.measure(self.tune_ci[template.tune], template)
+        return self.measured[template.tune]
+
     def write(self, request):
         """A version writes: freely after a prompt, or to a tune (with an acrostic), step by
         step."""
@@ -266,22 +277,28 @@ class Explorer:
                 raise RequestError(400, f"no template for {tune}: the corpus has fewer than "
                                    f"{poetry_form.MIN_CI} ci of it")
             acrostic = str(request.get("acrostic") or "")
-            problems = sampling.check_writable(tokenizer, template, acrostic)
+            measured = self.prosody(template)
+            rules = dict(prosody=measured, rhyme="" if bool_field(request, "rhyme") else None,
+                         tones=bool_field(request, "tones"))
+            problems = sampling.check_writable(tokenizer, template, acrostic, **rules)
             if problems:
                 raise RequestError(400, f"{version} cannot write {template.tune}: "
                                    f"{'; '.join(problems)}")
             writing = self.on_torch_thread(sampling.write_in_form, model, tokenizer, template,
-                                           acrostic, **knobs)
+                                           acrostic, **knobs, **rules)
             lines = corpus.ci_lines(writing.written)
             form = {"tune": template.tune, "template": str(template), "share": template.share,
-                    "score": poetry_form.form_score(lines, template)}
+                    "score": poetry_form.form_score(lines, template),
+                    "rhymes": list(measured.rhymes), "tones": list(measured.tones),
+                    "rhyme_score": prosody.rhyme_score(lines, measured),
+                    "tone_score": prosody.tone_score(lines, measured)}
         copy = None
         if lines:
             check = self.copy_check.check(lines)
             copy = {"4-gram": no_nan(check["4-gram"]), "8-gram": no_nan(check["8-gram"]),
                     "longest": check["longest"]}
         steps = [{"char": step.char, "logprob": step.logprob, "drawn": step.drawn,
-                  "kind": step_kind(step),
+                  "kind": step_kind(step), "tone": prosody.level(step.char),
                   "candidates": [list(candidate) for candidate in step.candidates]}
                  for step in writing.steps]
         return {"version": version, "prompt": writing.prompt, "text": writing.text, "steps": steps,
@@ -423,6 +440,13 @@ def float_field(request, name, default, low, high):
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
         raise RequestError(400, f"{name} must be a number from {low} to {high}, not {value!r}")
     return float(value)
+
+
+def bool_field(request, name):
+    value = request.get(name, False)
+    if not isinstance(value, bool):
+        raise RequestError(400, f"{name} must be true or false, not {value!r}")
+    return value
 
 
 def optional(request, name, field, low, high):

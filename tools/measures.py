@@ -2,14 +2,14 @@
 
     poems = Poems(text)                                   # prepared once from the corpus
     clause_lengths(generated_text(model, tokenizer, config))   # then length_distance to the corpus
-    poems.measure(model, tokenizer, config)               # form score and copy check
+    poems.measure(model, tokenizer, config)               # form, rhyme and tone scores, copy check
     poems.score(model, tokenizer, config)                 # loss by kind of character
     poems.floors()                                        # the noise floor of each measure
 
 - Clause-length distance: how far the lengths of the clauses a version writes are from the
   corpus's (total-variation distance of the two distributions).
-- Form score and copy check (tools/poetry_form.py, tools/copy_check.py) of ci written after the
-  commonest tunes' names, with nothing forced.
+- Form score, rhyme and tone scores and copy check (tools/poetry_form.py, tools/prosody.py,
+  tools/copy_check.py) of ci written after the commonest tunes' names, with nothing forced.
 - Loss by kind of character (tools/scoring.py) on the validation split's ci.
 
 Used by tools/compare_versions.py and notebooks 08 and 09.
@@ -21,7 +21,7 @@ from collections import Counter
 
 import torch
 
-from tools import corpus, poetry_form, scoring
+from tools import corpus, poetry_form, prosody, scoring
 from tools.copy_check import CopyCheck, mean_check
 
 GENERATED_CHARACTERS, STREAMS = 10_000, 20  # how much text each version writes for the measure
@@ -37,7 +37,10 @@ class Poems:
 
     def __init__(self, text):
         self.corpus_lengths = clause_lengths(corpus.validation_text(text))
-        self.templates = list(poetry_form.templates(corpus.split_ci(text)).values())[:TUNES]
+        cis = corpus.split_ci(text)
+        self.templates = list(poetry_form.templates(cis).values())[:TUNES]
+        # where each tune rhymes and which tones it fixes, measured on its ci
+        self.prosody = prosody.prosodies(cis, {t.tune: t for t in self.templates})
         self.copy = CopyCheck(corpus.training_text(text))
         self.validation_ci = corpus.validation_ci(text)
         self.scored = "\n\n".join(ci.text for ci in self.validation_ci[:SCORED_CI])
@@ -67,7 +70,7 @@ class Poems:
         device = next(model.parameters()).device
         torch.manual_seed(config.seed)
         model.eval()
-        scores, checks, written = [], [], []
+        scores, checks, written, rhymes, tones = [], [], [], [], []
         for template in self.templates:
             if any(ch not in tokenizer.stoi for ch in template.tune + "\n"):
                 continue  # a small corpus may lack a tune's characters
@@ -80,11 +83,14 @@ class Poems:
             for row in out[:, start.size(1):].tolist():
                 lines = corpus.ci_lines(tokenizer.decode(row))
                 scores.append(poetry_form.form_score(lines, template))
+                rhymes.append(prosody.rhyme_score(lines, self.prosody[template.tune]))
+                tones.append(prosody.tone_score(lines, self.prosody[template.tune]))
                 checks.append(self.copy.check(lines))
                 written.append(f"{template.tune}\n" + "\n".join(lines))
         copy = mean_check(checks)
-        return {"form_score": mean(scores), "4-gram": copy["4-gram"], "8-gram": copy["8-gram"],
-                "longest": copy["longest"], "ci": written}
+        return {"form_score": mean(scores), "rhyme_score": mean_known(rhymes),
+                "tone_score": mean_known(tones), "4-gram": copy["4-gram"],
+                "8-gram": copy["8-gram"], "longest": copy["longest"], "ci": written}
 
     def floors(self, seed=1337):
         """What the corpus's own text scores: the noise floor of each measure. The clause-length
@@ -108,8 +114,18 @@ class Poems:
             "clause_distance": statistics.mean(distances),
             "clause_distance_90": (low, high),
             "form_score": mean([poetry_form.form_score(ci.lines, tunes[ci.tune]) for ci in real]),
+            "rhyme_score": mean_known([prosody.rhyme_score(ci.lines, self.prosody[ci.tune])
+                                       for ci in real]),
+            "tone_score": mean_known([prosody.tone_score(ci.lines, self.prosody[ci.tune])
+                                      for ci in real]),
             "ci": len(real), **{key: copy[key] for key in ("4-gram", "8-gram", "longest")},
         }
+
+
+def mean_known(values):
+    """The mean of the values that are not None (a tune with no rhyme position has no rhyme
+    score): NaN when none is."""
+    return mean([value for value in values if value is not None])
 
 
 def mean(values):

@@ -1,6 +1,7 @@
 """词牌 forms drawn from the corpus, and the form score of a text against its tune's form.
 
-    python -m tools.poetry_form --list-tunes   # tunes with at least 20 ci: count, modal form, share
+    python -m tools.poetry_form --list-tunes   # tunes with at least 20 ci: count, modal form and
+                                               # its rhymes (tools/prosody.py), share
     python -m tools.poetry_form --tune 浣溪沙   # one tune: its commonest forms and their shares
     python -m tools.poetry_form --baseline     # real unseen ci: both measures' baselines
 
@@ -101,6 +102,12 @@ def form_score(lines, template):
 def clause_matches(lines, template):
     """For each of the template's clauses, whether the lines reproduce it in the alignment
     form_score counts (a list of bools, one per template clause)."""
+    return [i is not None for i in clause_alignment(lines, template)]
+
+
+def clause_alignment(lines, template):
+    """For each of the template's clauses, the index of the written clause (in form_of's order)
+    that reproduces it in one best alignment, or None."""
     written, wanted = form_of(lines), template.form
     # matched[i][j]: the most clauses matched between written[:i] and wanted[:j]
     matched = [[0] * (len(wanted) + 1) for _ in range(len(written) + 1)]
@@ -110,11 +117,11 @@ def clause_matches(lines, template):
                 matched[i][j] = matched[i - 1][j - 1] + 1
             else:
                 matched[i][j] = max(matched[i - 1][j], matched[i][j - 1])
-    found = [False] * len(wanted)
+    found = [None] * len(wanted)
     i, j = len(written), len(wanted)
     while i and j:  # walk back through the table along one best alignment
         if written[i - 1] == wanted[j - 1] and matched[i][j] == matched[i - 1][j - 1] + 1:
-            found[j - 1] = True
+            found[j - 1] = i - 1
             i, j = i - 1, j - 1
         elif matched[i - 1][j] >= matched[i][j - 1]:
             i -= 1
@@ -180,11 +187,16 @@ def main(argv=None):
         for form, n in forms.most_common(5):
             print(f"  {n / total:6.1%}  {n:4d}  {show_form(form)}")
         return 0
+    from tools import prosody  # here: prosody reads this module
+
     found = templates(cis, args.min_ci)
+    measured = prosody.prosodies(cis, found)
     print(f"{len(found)} tunes with at least {args.min_ci} ci in {args.data} ({len(cis)} ci):")
-    print(f"{'tune':<8}{'ci':>6}{'share':>8}  commonest form")
+    print(f"{'tune':<8}{'ci':>6}{'share':>8}  commonest form (韵: where it rhymes, "
+          "python -m tools.prosody --tune <tune>)")
     for template in found.values():
-        print(f"{template.tune:<8}{template.count:>6}{template.share:>8.0%}  {template}")
+        print(f"{template.tune:<8}{template.count:>6}{template.share:>8.0%}  "
+              f"{measured[template.tune]}")
     return 0
 
 

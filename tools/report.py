@@ -26,7 +26,8 @@ from tools.measures import CI_PER_TUNE, SCORED_CI, TUNES
 
 MEASURES = (  # the table's measures of each version: key, heading, format
     ("val_loss", "val loss", ".4f"), ("clause_distance", "clause-length distance", ".3f"),
-    ("form_score", "form score", ".2f"), ("4-gram", "4-grams copied", ".1%"),
+    ("form_score", "form score", ".2f"), ("rhyme_score", "rhyme score", ".2f"),
+    ("tone_score", "tone score", ".2f"), ("4-gram", "4-grams copied", ".1%"),
     ("8-gram", "8-grams copied", ".1%"), ("longest", "longest copy (chars)", ".1f"),
 )
 
@@ -122,8 +123,11 @@ def floors_markdown(floors):
              "nothing."]
     if floors["ci"]:
         lines.append(f"Form score {floors['form_score']:.2f} for its {floors['ci']} ci of the "
-                     f"{TUNES} tunes (the ceiling: real ci vary in form). Copied from the training "
-                     f"split: {floors['4-gram']:.1%} of 4-grams, {floors['8-gram']:.1%} of "
+                     f"{TUNES} tunes (the ceiling: real ci vary in form); rhyme score "
+                     f"{floors['rhyme_score']:.2f}, tone score {floors['tone_score']:.2f} "
+                     "(their ceilings: tools/prosody.py reads modern Mandarin's tones and rhymes, "
+                     "and a rhyme position or fixed tone is what most ci do). Copied from the "
+                     f"training split: {floors['4-gram']:.1%} of 4-grams, {floors['8-gram']:.1%} of "
                      f"8-grams, longest run {floors['longest']:.1f} characters on average: real, "
                      "unseen writing.")
     else:

@@ -12,6 +12,7 @@ every device. Used by tools/write_poem.py, notebook 09 and the explorer.
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 from torch.nn import functional as F
@@ -88,9 +89,22 @@ class Writing:
         return sum(step.logprob for step in self.steps) / len(self.steps)
 
 
-def check_writable(tokenizer, template, acrostic=""):
-    """The reasons (a list of lines, empty when none) why this model cannot write this ci."""
+def check_writable(tokenizer, template, acrostic="", prosody=None, rhyme=None, tones=False):
+    """The reasons (a list of lines, empty when none) why this model cannot write this ci (with
+    prosody, rhyme and tones as write_in_form takes them)."""
     problems = []
+    if rhyme and not prosody_mask(tokenizer, "rhyme", rhyme).any():
+        from tools import prosody as readings
+
+        problems.append(f"no character of the model's vocabulary is in the rhyme group {rhyme}"
+                        if rhyme in readings.TRACKS else f"{rhyme} is not a rhyme group; the 13: "
+                        + " ".join(readings.TRACKS))
+    if rhyme == "" and prosody.rhymes and not prosody_mask(tokenizer, "rhyme", None).any():
+        problems.append("no character of the model's vocabulary has a rhyme group")
+    needed = {tone for clause in prosody.tones for tone in clause} - {"·"} if tones else set()
+    for tone in sorted(needed):
+        if not prosody_mask(tokenizer, "tone", tone).any():
+            problems.append(f"no character of the model's vocabulary has the tone {tone}")
     forced = "".join(punctuation for _, punctuation in template.form)  # every mark the rules write
     needed = template.tune + acrostic + forced + "\n"
     outside = sorted({ch for ch in needed if ch not in tokenizer.stoi})
@@ -106,21 +120,64 @@ def check_writable(tokenizer, template, acrostic=""):
 
 @torch.no_grad()
 def write_in_form(model, tokenizer, template, acrostic="", temperature=1.0, top_k=None, top_p=None,
-                  seed=1337):
+                  seed=1337, prosody=None, rhyme=None, tones=False):
     """A ci written by the model in the template's form: after the tune's name, clause by clause,
     the characters of a clause are sampled with every mark and line break masked, the template's
     mark (and line break) is forced at its end, and with acrostic each clause opens with the next
     of its characters (藏头: a clause is a 句 of the ci; the data's line breaks are not a unit, as
-    浣溪沙's six 句 on five lines show). Returns a Writing; check_writable first."""
+    浣溪沙's six 句 on five lines show). With prosody (the tune's tools.prosody.Prosody), the 格律
+    too: tones=True masks every character of the other tone at the places where the tune fixes
+    one; rhyme masks, at the rhyme positions, every character outside one rhyme group: the given
+    group, or with rhyme="" the group of the first rhyme the model writes. An acrostic character
+    is written whatever its tone. Returns a Writing; check_writable first."""
     letters = torch.tensor([ch.isalpha() for ch in tokenizer.chars])  # (V,): may stand in a clause
-    rules = []  # per character to write: the character the rules force, or None to sample
+    rules = []  # per character to write: a character forced, a (V,) mask, or None for letters
+    rhyme_step = None  # the step whose character chooses the rhyme group (rhyme == "")
     for clause, (length, punctuation) in enumerate(template.form):
         characters = [None] * length  # sampled, but an acrostic's character opens the clause
+        if tones:
+            for place, tone in enumerate(prosody.tones[clause]):
+                if tone != "·":
+                    characters[place] = letters & prosody_mask(tokenizer, "tone", tone)
+        if rhyme is not None and clause in prosody.rhymes and length:
+            end = letters if characters[-1] is None else characters[-1]
+            if rhyme:  # a group given
+                characters[-1] = end & prosody_mask(tokenizer, "rhyme", rhyme)
+            elif rhyme_step is None:  # the first rhyme chooses: any character with a group
+                rhyme_step = len(rules) + length - 1
+                characters[-1] = end & prosody_mask(tokenizer, "rhyme", None)
+            else:
+                characters[-1] = rhyming_with(tokenizer, rhyme_step, end)
         if clause < len(acrostic) and length:
             characters[0] = acrostic[clause]
         rules += characters + list(punctuation)  # then the mark, and "\n" where the line ends
     return write_by_rules(model, tokenizer, f"\n\n{template.tune}\n", rules, letters, temperature,
                           top_k, top_p, seed)
+
+
+@lru_cache(maxsize=64)
+def prosody_mask(tokenizer, kind, value):
+    """(V,) bool: the characters of the vocabulary with this tone (kind "tone": 平 or 仄), in this
+    rhyme group (kind "rhyme": a 十三辙 name), or in any rhyme group (kind "rhyme", value None)."""
+    from tools import prosody  # here: pypinyin is needed only when writing to the 格律
+
+    if kind == "tone":
+        return torch.tensor([prosody.level(ch) == value for ch in tokenizer.chars])
+    return torch.tensor([prosody.rhyme_group(ch) is not None
+                         and value in (None, prosody.rhyme_group(ch)) for ch in tokenizer.chars])
+
+
+def rhyming_with(tokenizer, step, end):
+    """A rule for a later rhyme position: the characters of end (V,) in the rhyme group of the
+    character written at step; where none of them is (the tone's mask and the group's meet
+    nowhere), the group alone: the rhyme comes first."""
+    def allowed(steps):
+        from tools import prosody
+
+        group = prosody_mask(tokenizer, "rhyme", prosody.rhyme_group(steps[step].char))
+        return end & group if (end & group).any() else group
+
+    return allowed
 
 
 @torch.no_grad()
@@ -132,20 +189,23 @@ def write_free(model, tokenizer, prompt, length, temperature=1.0, top_k=None, to
 
 
 def write_by_rules(model, tokenizer, prompt, rules, allowed, temperature, top_k, top_p, seed):
-    """One character per rule after prompt: a rule's character is forced, a None is sampled
-    (only from the allowed ids, when allowed is given). Returns a Writing."""
+    """One character per rule after prompt: a rule's character is forced, a (V,) mask is sampled
+    from, a function of the steps so far gives the mask, a None is sampled (only from the allowed
+    ids, when allowed is given). Returns a Writing."""
     model.eval()
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
     ids = tokenizer.encode(prompt)
     steps = []
-    for forced in rules:
+    for rule in rules:
+        forced = rule if isinstance(rule, str) else None
+        mask = rule(steps) if callable(rule) else allowed if rule is None else rule  # (V,) or None
         context = torch.tensor([ids[-model.block_size:]], device=device)  # (1, <=block_size)
         logits, _ = model(context)  # (1, T, V)
         logits = logits[0, -1].float().cpu()  # (V,): the last position predicts
         logprobs = F.log_softmax(logits, dim=-1)  # (V,): the model's own view
         if forced is None:
-            drawn_from, cut = drawing_probs(logits, temperature, top_k, top_p, allowed)  # (V,) each
+            drawn_from, cut = drawing_probs(logits, temperature, top_k, top_p, mask)  # (V,) each
             chosen = int(torch.multinomial(drawn_from, 1, generator=generator))
         else:  # the rule leaves one choice
             chosen = tokenizer.stoi[forced]

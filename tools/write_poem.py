@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 import plumbing
-from tools import checkpoints, corpus, poetry_form, sampling
+from tools import checkpoints, corpus, poetry_form, prosody, sampling
 from tools.copy_check import CopyCheck, mean_check
 from tools.versions import BY_VERSION
 
@@ -38,6 +38,12 @@ def build_parser():
                         help="the 词牌 (python -m tools.poetry_form lists them)")
     parser.add_argument("--acrostic", default="",
                         help="characters that open the clauses (句), in order (藏头)")
+    parser.add_argument("--rhyme", nargs="?", const="", default=None, metavar="GROUP",
+                        help="rhyme at the tune's rhyme positions: in GROUP (a 十三辙 name, "
+                        "python -m tools.prosody lists them), or alone in the group of the "
+                        "first rhyme written")
+    parser.add_argument("--tones", action="store_true",
+                        help="平 or 仄 at the places where the tune fixes the tone")
     parser.add_argument("--temperature", type=float, default=1.0,
                         help="over 0.001; below 1: safer choices")
     parser.add_argument("--top-k", type=int,
@@ -86,7 +92,8 @@ def write(args):
     on stderr. An unusable corpus or checkpoint is a plumbing.BabyGPTError."""
     plumbing.check_threads(args.threads)
     text = corpus.read(args.data)
-    templates = poetry_form.templates(corpus.split_ci(text))
+    cis = corpus.split_ci(text)
+    templates = poetry_form.templates(cis)
     template = templates.get(corpus.tune_name(args.tune))
     if template is None:
         print(f"error: no template for {args.tune}: the corpus has fewer than "
@@ -101,13 +108,15 @@ def write(args):
         return 2
     model, tokenizer = checkpoints.load(args.version, folder)
     threads = plumbing.choose_writing_threads(args.threads, model)
-    problems = sampling.check_writable(tokenizer, template, args.acrostic)
+    measured = prosody.measure(cis, template)  # where the tune rhymes, which tones it fixes
+    rules = dict(prosody=measured, rhyme=args.rhyme, tones=args.tones)
+    problems = sampling.check_writable(tokenizer, template, args.acrostic, **rules)
     if problems:
         print(f"error: cannot write {template.tune}: {'; '.join(problems)}", file=sys.stderr)
         return 2
 
     knobs = dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed)
-    writing = sampling.write_in_form(model, tokenizer, template, args.acrostic, **knobs)
+    writing = sampling.write_in_form(model, tokenizer, template, args.acrostic, **knobs, **rules)
     free = sampling.write_free(model, tokenizer, writing.prompt, len(writing.steps), **knobs)
     lines = corpus.ci_lines(writing.written)
     copy = CopyCheck(corpus.training_text(text))
@@ -119,6 +128,15 @@ def write(args):
     print(f"\n{template.tune}\n" + "\n".join(lines) + "\n")
     print(f"form score {poetry_form.form_score(lines, template):.2f} against {template} "
           f"(the form of {template.share:.0%} of the corpus's {template.count} {template.tune})")
+    real_rhyme = [prosody.rhyme_score(ci.lines, measured) for ci in unseen]
+    real_tone = [prosody.tone_score(ci.lines, measured) for ci in unseen]
+    for name, score, of_real in (("rhyme", prosody.rhyme_score(lines, measured), real_rhyme),
+                                 ("tone", prosody.tone_score(lines, measured), real_tone)):
+        known = [x for x in of_real if x is not None]
+        ceiling = (f"; its {len(known)} real unseen ci: {sum(known) / len(known):.2f} on average"
+                   if known else "")
+        print(f"{name} score {'—' if score is None else f'{score:.2f}'}{ceiling}")
+    print(f"  {template.tune} {measured} (韵: rhyme positions); tones {measured.pattern()}")
     longest = mine["longest"]
     run = (f"{longest} ({len(longest)} characters)" if len(longest) >= 4
            else "none of 4 characters or more")

@@ -538,7 +538,7 @@ function drawWriteLegend() {
 function describeTune() {
   const tune = state.info.tunes.find((t) => t.tune === $("w-tune").value);
   $("w-prompt").disabled = $("w-length").disabled = Boolean(tune);  // a tune sets both
-  $("w-acrostic").disabled = !tune;
+  $("w-acrostic").disabled = $("w-rhyme").disabled = $("w-tones").disabled = !tune;
   const note = $("w-tune-note");
   if (!tune) {
     note.replaceChildren("不限词牌：在开头之后自由写，什么也不强制。", en("No tune: written freely after the prompt, nothing forced."));
@@ -557,6 +557,8 @@ async function startWriting() {
   if ($("w-tune").value) {
     request.tune = $("w-tune").value;
     request.acrostic = $("w-acrostic").value.trim();
+    request.rhyme = $("w-rhyme").checked;  // at the tune's rhyme positions, one rhyme group
+    request.tones = $("w-tones").checked;  // at the places the tune fixes, that tone
   } else {
     request.prompt = $("w-prompt").value;
     request.length = number("w-length");
@@ -600,9 +602,16 @@ function drawWriting() {
     strip.append(charSpan(ch, "ch kind-prompt"));
     if (ch === "\n") strip.append(element("br"));
   }
+  const places = formPlaces(steps, state.writing.form);
   steps.slice(0, state.shown).forEach((step, i) => {
     const span = charSpan(step.char, `ch kind-${step.kind}`);
     span.dataset.step = i;
+    if (state.writing.form && step.tone) span.dataset.tone = step.tone;  // its tone, shown above it
+    if (places[i]) {  // a character of a clause: the 格律 of its place
+      const { fixed, rhymes } = places[i];
+      if (fixed !== "·") span.classList.add(step.tone === fixed ? "on-tone" : "off-tone");
+      if (rhymes) span.classList.add("rhyme-pos");
+    }
     span.tabIndex = i === state.viewing ? 0 : -1;
     span.setAttribute("aria-label", `第 ${i + 1} 步 step ${i + 1}: ${show(step.char)}, ${KIND_LABEL[step.kind]}`);
     if (i === state.viewing) span.classList.add("current");
@@ -611,6 +620,25 @@ function drawWriting() {
   });
   drawStep();
   drawResult(state.shown === steps.length);
+}
+
+// For each step of a writing to a tune, the place it fills: its clause's fixed tone there (平, 仄
+// or · for free) and whether it ends a clause that rhymes; null for marks and line breaks.
+function formPlaces(steps, form) {
+  if (!form) return [];
+  let clause = 0, place = 0;
+  return steps.map((step) => {
+    if (step.char === "\n") return null;
+    if (!/\p{L}/u.test(step.char)) {  // the mark that ends a clause
+      clause += 1;
+      place = 0;
+      return null;
+    }
+    const tones = form.tones[clause] || "";
+    const found = { fixed: tones[place] || "·", rhymes: form.rhymes.includes(clause) && place === tones.length - 1 };
+    place += 1;
+    return found;
+  });
 }
 
 function viewStep(i) {
@@ -663,8 +691,16 @@ function drawResult(done) {
   if (!done) return;
   const { form, copy, mean_logprob } = state.writing;
   if (form) {
-    result.append(element("p", "", "格律分 form score ", element("b", "form-score", form.score.toFixed(2)),
+    result.append(element("p", "", "格式分 form score ", element("b", "form-score", form.score.toFixed(2)),
       en(` (1.00: every clause of ${form.tune} ${form.template} has its length and mark, in order)`)));
+    const score = (value) => (value === null ? "—" : value.toFixed(2));
+    result.append(element("p", "", "押韵分 rhyme score ", element("b", "rhyme-score", score(form.rhyme_score)),
+      " · 平仄分 tone score ", element("b", "tone-score", score(form.tone_score)),
+      en(` (the share of ${form.tune}'s rhyme positions that rhyme, and of its fixed tones met, read in modern Mandarin; ` +
+        "underlined: a rhyme position; red: a fixed tone missed)")));
+    result.append(element("p", "note", `${form.tune} 的格律 `, en("its tones and rhymes, measured on its ci"), ": ",
+      form.tones.map((tones, k) => tones + (form.rhymes.includes(k) ? "（韵）" : "")).join(" "),
+      en(" (平 or 仄: fixed in at least 80% of its ci; ·: free; 韵: rhymes in most)")));
   }
   if (copy) {
     const share = (x) => (x === null ? "—" : `${Math.round(x * 100)}%`);
@@ -745,7 +781,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (event.target.dataset.step !== undefined) viewStep(Number(event.target.dataset.step));
   });
   $("w-text").addEventListener("keydown", onWritingKey);
-  for (const id of ["w-version", "w-tune", "w-acrostic", "w-prompt", "w-length", "w-temperature", "w-top-k", "w-top-p", "w-seed"]) {
+  for (const id of ["w-version", "w-tune", "w-acrostic", "w-rhyme", "w-tones", "w-prompt", "w-length", "w-temperature", "w-top-k", "w-top-p", "w-seed"]) {
     $(id).addEventListener("input", markStale);
   }
   $("w-tune").addEventListener("change", describeTune);

@@ -1,0 +1,101 @@
+"""tools/prosody.py: where a tune rhymes and which tones it fixes, measured on the corpus; the
+rhyme and tone scores; and writing to them (tools/sampling.py, tools/write_poem.py)."""
+
+import re
+from collections import Counter
+
+import pytest
+from pypinyin import Style, lazy_pinyin
+
+from conftest import ROOT
+from test_sampling import Uniform
+from tools import corpus, poetry_form, prosody, sampling
+from tools.versions import BY_VERSION
+
+# 晏殊's 浣溪沙: its rhymes 杯 台 回 来 徊 (one group in 平水韵, 十灰) fall in two 十三辙 groups
+YANSHU = ("一曲新词酒一杯。", "去年天气旧亭台。", "夕阳西下几时回。", "无可奈何花落去，似曾相识燕归来。",
+          "小园香径独徘徊。")
+
+
+@pytest.fixture(scope="module")
+def songci():
+    cis = corpus.split_ci(corpus.read(ROOT / "data" / "songci.txt"))
+    return cis, poetry_form.templates(cis)
+
+
+def test_a_characters_tone_and_rhyme_group_are_its_modern_reading():
+    assert [prosody.level(ch) for ch in "春风好雨，"] == ["平", "平", "仄", "仄", None]
+    assert [prosody.rhyme_group(ch) for ch in "杯台回来徊"] == ["灰堆", "怀来", "灰堆", "怀来", "怀来"]
+    assert prosody.rhyming(["灰堆", "怀来", "灰堆", "人辰", "怀来", "怀来"]) == [True, True, True, False, True, True]
+
+
+def test_huanxisha_rhymes_where_readers_know_it_does(songci):
+    """The ends of its first, second, third, fifth and sixth clauses; the fourth, ending in ，,
+    does not rhyme."""
+    cis, templates = songci
+    measured = prosody.measure(cis, templates["浣溪沙"])
+    assert measured.rhymes == (0, 1, 2, 4, 5)
+    assert str(measured) == "7。韵/7。韵/7。韵/7，7。韵/7。韵"
+    assert prosody.rhyme_score(YANSHU, measured) == 1.0  # 杯 台 回 来 徊: each shares a neighbour's group
+
+
+def places_by_hand(cis, template):
+    """{(clause, place): 平 or 仄} where at least 80% of the tune's ci in its commonest form agree,
+    computed here with pypinyin alone."""
+    ping, known = Counter(), Counter()
+    for ci in cis:
+        if ci.tune != template.tune or poetry_form.form_of(ci.lines) != template.form:
+            continue
+        written = [c for line in ci.lines for c, _ in corpus.CLAUSE.findall(line)]
+        for k, clause in enumerate(written):
+            for place, ch in enumerate(clause):
+                tone = lazy_pinyin(ch, style=Style.TONE3, neutral_tone_with_five=True)[0][-1]
+                if tone in "1234":
+                    known[k, place] += 1
+                    ping[k, place] += tone in "12"
+    return {key: "平" if ping[key] / known[key] >= 0.8 else "仄" for key in known
+            if not 0.2 < ping[key] / known[key] < 0.8}
+
+
+def test_a_huanxisha_written_with_rhyme_and_tones_rhymes_everywhere_and_meets_every_fixed_tone(songci):
+    """Written by a model that likes every character alike: only the rules shape it. Its rhyme
+    positions share one final class, and every fixed tone, found here from the corpus by hand, is
+    met."""
+    cis, templates = songci
+    template = templates["浣溪沙"]
+    tokenizer = BY_VERSION["v1"].Tokenizer("".join(ci.text for ci in cis) + "\n")
+    measured = prosody.measure(cis, template)
+    rules = dict(prosody=measured, rhyme="", tones=True)
+    assert sampling.check_writable(tokenizer, template, **rules) == []
+    writing = sampling.write_in_form(Uniform(len(tokenizer.chars)), tokenizer, template, seed=5, **rules)
+    lines = corpus.ci_lines(writing.written)
+    written = [c for line in lines for c, _ in corpus.CLAUSE.findall(line)]
+    finals = [lazy_pinyin(written[k][-1], style=Style.FINALS)[0] for k in (0, 1, 2, 4, 5)]
+    assert len({prosody.GROUP_OF_FINAL[final] for final in finals}) == 1, finals
+    fixed = places_by_hand(cis, template)
+    assert fixed and all(prosody.level(written[k][place]) == tone for (k, place), tone in fixed.items())
+    assert (prosody.rhyme_score(lines, measured), prosody.tone_score(lines, measured)) == (1.0, 1.0)
+
+
+def test_a_rhyme_group_the_vocabulary_cannot_meet_is_named(songci):
+    cis, templates = songci
+    measured = prosody.measure(cis, templates["浣溪沙"])
+    tokenizer = BY_VERSION["v1"].Tokenizer("浣溪沙春风\n，。")
+    problems = sampling.check_writable(tokenizer, templates["浣溪沙"], prosody=measured, rhyme="江阳")
+    assert problems == ["no character of the model's vocabulary is in the rhyme group 江阳"]
+    problems = sampling.check_writable(tokenizer, templates["浣溪沙"], prosody=measured, rhyme="阳")
+    assert problems[0].startswith("阳 is not a rhyme group; the 13: 发花")
+
+
+@pytest.mark.slow
+def test_versions_table_has_every_version_at_every_seed(tiny_comparison, capsys):
+    *_, runs = tiny_comparison
+    assert prosody.main(["--versions", "--runs", str(runs), "--tunes", "1", "--ci-per-tune", "1"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if re.match(r"\| v\d", line)]
+    assert [row.split(" | ")[0][2:] for row in rows] == list(BY_VERSION)
+    assert all(row.split(" | ")[1] == "2" for row in rows)  # seeds 1337 and 1338
+
+
+def test_versions_without_checkpoints_is_one_line(tmp_path, capsys):
+    assert prosody.main(["--versions", "--runs", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"error: no checkpoint in {tmp_path}; train: python -m tools.compare_versions --seeds 3\n"

@@ -1,0 +1,346 @@
+"""格律: where a tune rhymes and which tones it fixes, measured on its ci in the corpus, and the
+rhyme and tone scores of a written ci.
+
+    python -m tools.prosody --tune 浣溪沙     # its rhyme positions and tones, clause by clause
+    python -m tools.prosody --baseline       # real unseen ci: the scores' ceilings
+    python -m tools.prosody --versions --runs runs/compare   # each version written to the tunes
+
+A reader of ci checks three things first: the form (tools/poetry_form.py), the rhyme (韵脚, the
+last character of the clauses where the tune rhymes) and the tones (平仄, at the places where the
+tune fixes them). Here both are read in modern Mandarin, by pypinyin:
+- a character's tone: 平 (level) for the first and second tones, 仄 (oblique) for the third and
+  fourth. Song-dynasty 平仄 differs where Mandarin lost the entering tone (入声): 入声
+  characters were all 仄, and some read 平 today.
+- its rhyme group: one of the 十三辙 (thirteen rhyme classes of modern northern verse), from its
+  final. 杯 (ei) and 台 (ai), which rhyme in 平水韵, fall in two groups here.
+
+Rhyme positions, from the corpus: in each ci written in the tune's commonest form, a clause end
+rhymes when its group is shared by the ci's commonest group among its clause ends or by another
+clause end at most two clauses away (a tune that changes its rhyme, 换韵, as 菩萨蛮 does every two
+lines, still rhymes). A tune's rhyme positions are the clause ends that rhyme in most (over
+RHYMES_IN) of its ci. Fixed tones: the places of the form where at least FIXED of the ci with a
+known tone there have 平, or at most 1 - FIXED.
+"""
+
+import argparse
+import random
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from pypinyin import Style, lazy_pinyin
+
+import plumbing
+from tools import corpus, poetry_form
+
+# 十三辙: the thirteen rhyme groups of modern northern verse, by pypinyin's finals (v is ü)
+TRACKS = {
+    "发花": "a ia ua", "梭波": "o e uo", "乜斜": "ie ve", "一七": "i v er", "姑苏": "u",
+    "怀来": "ai uai", "灰堆": "ei uei", "遥条": "ao iao", "油求": "ou iou",
+    "言前": "an ian uan van", "人辰": "en in uen vn", "江阳": "ang iang uang",
+    "中东": "eng ing ong iong ueng",
+}
+GROUP_OF_FINAL = {final: group for group, finals in TRACKS.items() for final in finals.split()}
+RHYMES_IN = 0.5  # a clause end is a rhyme position when it rhymes in more than this share of ci
+FIXED = 0.8  # a place's tone is fixed when at least this share of ci agree on it
+NEAR = 2  # a clause end rhymes with another at most this many clauses away
+
+
+# ---- One character: its tone and rhyme group, in modern Mandarin
+
+@lru_cache(maxsize=None)
+def level(ch):
+    """平 or 仄 for a Chinese character (its commonest reading), None for anything else or a
+    neutral tone."""
+    if not ch.isalpha():
+        return None
+    reading = lazy_pinyin(ch, style=Style.TONE3, neutral_tone_with_five=True, errors=lambda _: [""])
+    tone = reading[0][-1:] if reading and reading[0] else ""
+    return {"1": "平", "2": "平", "3": "仄", "4": "仄"}.get(tone)
+
+
+@lru_cache(maxsize=None)
+def rhyme_group(ch):
+    """The 十三辙 group of a Chinese character's final, or None."""
+    if not ch.isalpha():
+        return None
+    final = lazy_pinyin(ch, style=Style.FINALS, strict=True, errors=lambda _: [""])
+    return GROUP_OF_FINAL.get(final[0] if final else "")
+
+
+# ---- One ci: its clauses, which of their ends rhyme, its tones
+
+def clauses(lines):
+    """The text of each clause of a ci, in the order of poetry_form.form_of."""
+    found = []
+    for line in lines:
+        end = 0
+        for clause in corpus.CLAUSE.finditer(line):
+            found.append(clause.group(1))
+            end = clause.end()
+        if line[end:]:
+            found.append(line[end:])
+    return found
+
+
+def rhyming(groups, near=NEAR):
+    """For each clause end's rhyme group (None where unknown), whether it rhymes in its ci: its
+    group is the ci's commonest, or another clause end at most near clauses away shares it."""
+    known = Counter(group for group in groups if group)
+    commonest = known.most_common(1)[0][0] if known else None
+    rhymes = []
+    for k, group in enumerate(groups):
+        around = groups[max(0, k - near):k] + groups[k + 1:k + 1 + near]
+        rhymes.append(group is not None and (group == commonest or group in around))
+    return rhymes
+
+
+# ---- A tune: measured on its ci
+
+@dataclass(frozen=True)
+class Prosody:
+    """Where a tune rhymes and which tones it fixes, measured on the ci in its commonest form."""
+    template: poetry_form.Template
+    rhymes: tuple  # the clauses (0-based) whose last character rhymes
+    rhyme_shares: tuple  # per clause: the share of the ci in which its end rhymes
+    tones: tuple  # per clause: a string, 平 or 仄 where the tone is fixed, · where it is free
+    ci: int  # the ci measured: those in the template's form
+
+    def __str__(self):
+        """The form with the rhymes marked: 7。韵/7。韵/7。韵/7，7。韵/7。韵"""
+        return poetry_form.show_form(tuple(
+            (length, mark.replace(mark.rstrip("\n"), mark.rstrip("\n") + "韵", 1)
+             if k in self.rhymes else mark)
+            for k, (length, mark) in enumerate(self.template.form)))
+
+    def pattern(self):
+        """The tones clause by clause, a rhyme marked: 平平仄仄仄平平（韵）。"""
+        return " ".join(tones + ("（韵）" if k in self.rhymes else "")
+                        for k, tones in enumerate(self.tones))
+
+
+def measure(cis, template):
+    """The Prosody of template's tune, from those of cis written in exactly its form."""
+    same = [ci.lines for ci in cis
+            if ci.tune == template.tune and poetry_form.form_of(ci.lines) == template.form]
+    rhymed = Counter()
+    ping, known = Counter(), Counter()  # (clause, place): ci with 平 there, ci with a tone there
+    for lines in same:
+        texts = clauses(lines)
+        for k, rhymes in enumerate(rhyming([rhyme_group(text[-1]) for text in texts])):
+            rhymed[k] += rhymes
+        for k, text in enumerate(texts):
+            for place, ch in enumerate(text):
+                tone = level(ch)
+                known[k, place] += tone is not None
+                ping[k, place] += tone == "平"
+    shares = tuple(rhymed[k] / len(same) if same else 0.0 for k in range(len(template.form)))
+    tones = []
+    for k, (length, _) in enumerate(template.form):
+        marks = ""
+        for place in range(length):
+            share = ping[k, place] / known[k, place] if known[k, place] else 0.5
+            marks += "平" if share >= FIXED else "仄" if share <= 1 - FIXED else "·"
+        tones.append(marks)
+    rhymes = tuple(k for k, share in enumerate(shares) if share > RHYMES_IN)
+    return Prosody(template, rhymes, shares, tuple(tones), len(same))
+
+
+def prosodies(cis, templates):
+    """{tune: Prosody} for every template."""
+    by_tune = {}
+    for ci in cis:
+        by_tune.setdefault(ci.tune, []).append(ci)
+    return {tune: measure(by_tune[tune], template) for tune, template in templates.items()}
+
+
+# ---- The scores of a written ci
+
+def aligned(lines, prosody):
+    """For each of the template's clauses, the written clause the form score matched to it, or
+    None."""
+    written = clauses(lines)
+    return [written[i] if i is not None else None
+            for i in poetry_form.clause_alignment(lines, prosody.template)]
+
+
+def rhyme_score(lines, prosody):
+    """The share of the tune's rhyme positions that rhyme (among the rhyme positions, as rhyming
+    says) in the written clauses the form matched; an unmatched clause does not rhyme. None for a
+    tune without rhyme positions."""
+    if not prosody.rhymes:
+        return None
+    matched = aligned(lines, prosody)
+    groups = [rhyme_group(matched[k][-1]) if matched[k] else None for k in prosody.rhymes]
+    return sum(rhyming(groups)) / len(prosody.rhymes)
+
+
+def tone_score(lines, prosody):
+    """The share of the tune's fixed tones that the written characters match, in the clauses the
+    form matched. None for a tune without fixed tones."""
+    fixed = [(k, place, tone) for k, tones in enumerate(prosody.tones)
+             for place, tone in enumerate(tones) if tone != "·"]
+    if not fixed:
+        return None
+    matched = aligned(lines, prosody)
+    return sum(matched[k] is not None and level(matched[k][place]) == tone
+               for k, place, tone in fixed) / len(fixed)
+
+
+# ---- Each version written to the tunes: what it does alone, and what imposing costs
+
+RULES = {  # what write_in_form imposes besides the form, as tools/write_poem.py's flags
+    "form": {}, "+ rhyme": {"rhyme": ""}, "+ tones": {"tones": True},
+    "+ rhyme + tones": {"rhyme": "", "tones": True},
+}
+
+
+def write_to_tunes(model, tokenizer, measured, ci_per_tune, seed):
+    """For each of RULES: the ci written to every tune of measured (ci_per_tune each, seeds seed,
+    seed + 1, ...; temperature 1, nothing cut), their mean rhyme and tone scores and the mean of
+    the model's own log-probability per character (its cost: what imposing took from it)."""
+    from tools import sampling  # here: the measures above need no model
+
+    found = {}
+    for name, rules in RULES.items():
+        rhyme, tone, logprob = [], [], []
+        for tune in measured.values():
+            if sampling.check_writable(tokenizer, tune.template, prosody=tune, **rules):
+                continue  # a tune's characters outside the model's vocabulary
+            for k in range(ci_per_tune):
+                writing = sampling.write_in_form(model, tokenizer, tune.template, seed=seed + k,
+                                                 prosody=tune, **rules)
+                lines = corpus.ci_lines(writing.written)
+                rhyme.append(rhyme_score(lines, tune))
+                tone.append(tone_score(lines, tune))
+                logprob.append(writing.mean_logprob)
+        found[name] = {"rhyme": mean_of(rhyme), "tone": mean_of(tone), "logprob": mean_of(logprob),
+                       "ci": len(logprob)}
+    return found
+
+
+def mean_of(values):
+    known = [value for value in values if value is not None]
+    return sum(known) / len(known) if known else float("nan")
+
+
+def seed_folders(runs, version):
+    """(seed, folder) of each of version's checkpoints in a comparison's folder: runs/<version>/
+    at its seed, runs/seeds/<seed>/<version>/ at the others (tools/compare_versions.py)."""
+    import json
+
+    found = []
+    for folder in [Path(runs) / version, *sorted(Path(runs).glob(f"seeds/*/{version}"))]:
+        if (folder / "ckpt.pt").is_file():
+            try:
+                seed = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))["config"]["seed"]
+            except (OSError, ValueError, KeyError, TypeError):
+                raise plumbing.BabyGPTError(f"{folder}/metrics.json is missing or unreadable: "
+                                            "which seed trained it is unknown") from None
+            found.append((seed, folder))
+    return found
+
+
+def print_versions(cis, templates, runs, tunes, ci_per_tune):
+    """The table of each version's scores written to the tunes, and each rule's cost."""
+    from tools import checkpoints
+    from tools.versions import VERSIONS
+
+    measured = prosodies(cis, dict(list(templates.items())[:tunes]))
+    plumbing.require(any(seed_folders(runs, module.VERSION) for module in VERSIONS),
+                     f"no checkpoint in {runs}; train: python -m tools.compare_versions --seeds 3")
+    print(f"each version written to the {tunes} commonest tunes, {ci_per_tune} ci each "
+          "(temperature 1); mean over the seeds found, each seed's in brackets")
+    print("| version | seeds | rhyme score in form | tone score in form | log p per character, "
+          "form only | cost of rhyme | cost of tones | cost of both |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for module in VERSIONS:
+        rows = []
+        for seed, folder in seed_folders(runs, module.VERSION):
+            model, tokenizer = checkpoints.load(module.VERSION, folder)
+            rows.append(write_to_tunes(model, tokenizer, measured, ci_per_tune, seed))
+        if not rows:
+            continue
+
+        def cell(name, key, against=None):
+            values = [row[name][key] - (row[against][key] if against else 0) for row in rows]
+            if against:  # a cost: how much lower the log-probability is with the rule
+                values = [-value for value in values]
+            each = " (" + ", ".join(f"{v:.2f}" for v in values) + ")" if len(values) > 1 else ""
+            return f"{sum(values) / len(values):.2f}{each}"
+
+        print(f"| {module.VERSION} | {len(rows)} | {cell('form', 'rhyme')} | {cell('form', 'tone')} "
+              f"| {cell('form', 'logprob')} | {cell('+ rhyme', 'logprob', 'form')} | "
+              f"{cell('+ tones', 'logprob', 'form')} | {cell('+ rhyme + tones', 'logprob', 'form')} |",
+              flush=True)
+
+
+# ---- The command line
+
+def print_baseline(text, found, seed=0):
+    """The validation split's real ci, which no version trains on: both scores' ceilings; and the
+    same ci with every character replaced by one drawn at random by the corpus's character
+    frequencies (marks and line breaks kept): what chance scores."""
+    held_out = [ci for ci in corpus.validation_ci(text) if ci.tune in found]
+    letters = [ch for ch in corpus.training_text(text) if ch.isalpha()]
+    draw = random.Random(seed)
+    shuffled = [tuple("".join(draw.choice(letters) if ch.isalpha() else ch for ch in line)
+                      for line in ci.lines) for ci in held_out]
+    print(f"{len(held_out)} ci of the validation split have a template")
+    for name, texts in (("real unseen ci", [ci.lines for ci in held_out]),
+                        ("random characters in their forms (chance)", shuffled)):
+        rhyme = mean_of([rhyme_score(lines, found[ci.tune]) for lines, ci in zip(texts, held_out)])
+        tone = mean_of([tone_score(lines, found[ci.tune]) for lines, ci in zip(texts, held_out)])
+        print(f"  {name}: rhyme score {rhyme:.3f}, tone score {tone:.3f} on average")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(plumbing.HERE / "data" / "songci.txt"),
+                        help="the corpus")
+    parser.add_argument("--tune", help="one tune: its rhyme positions and tones")
+    parser.add_argument("--baseline", action="store_true",
+                        help="real unseen ci: the ceilings of the rhyme and tone scores")
+    parser.add_argument("--versions", action="store_true", help="each version in --runs written "
+                        "to the tunes: its scores, and what imposing rhyme and tones costs")
+    parser.add_argument("--runs", default=str(plumbing.HERE / "runs" / "compare"),
+                        help="a comparison's folder (python -m tools.compare_versions --seeds 3)")
+    parser.add_argument("--tunes", type=int, default=20, help="--versions: the commonest tunes")
+    parser.add_argument("--ci-per-tune", type=int, default=3, help="--versions: ci per tune")
+    args = parser.parse_args(argv)
+    try:
+        text = corpus.read(args.data)
+    except plumbing.BabyGPTError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.status
+    cis = corpus.split_ci(text)
+    templates = poetry_form.templates(cis)
+    if args.baseline:
+        print_baseline(text, prosodies(cis, templates))
+        return 0
+    if args.versions:
+        if args.tunes < 1 or args.ci_per_tune < 1:
+            print("error: --tunes and --ci-per-tune must be at least 1", file=sys.stderr)
+            return 2
+        try:
+            print_versions(cis, templates, args.runs, args.tunes, args.ci_per_tune)
+        except plumbing.BabyGPTError as err:  # no checkpoint, or one that cannot be used
+            print(f"error: {err}", file=sys.stderr)
+            return err.status
+        return 0
+    tune = corpus.tune_name(args.tune or "浣溪沙")
+    if tune not in templates:
+        print(f"error: no template for {tune}: fewer than {poetry_form.MIN_CI} ci of it",
+              file=sys.stderr)
+        return 2
+    found = measure(cis, templates[tune])
+    print(f"{tune} {found} ({found.ci} ci in this form)")
+    print("rhymes in: " + " ".join(f"{share:.2f}" for share in found.rhyme_shares))
+    print(f"tones (平/仄 fixed, · free): {found.pattern()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
