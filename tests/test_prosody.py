@@ -26,7 +26,8 @@ def songci():
 def test_a_characters_tone_and_rhyme_group_are_its_modern_reading():
     assert [prosody.level(ch) for ch in "春风好雨，"] == ["平", "平", "仄", "仄", None]
     assert [prosody.rhyme_group(ch) for ch in "杯台回来徊"] == ["灰堆", "怀来", "灰堆", "怀来", "怀来"]
-    assert prosody.rhyming(["灰堆", "怀来", "灰堆", "人辰", "怀来", "怀来"]) == [True, True, True, False, True, True]
+    groups = [{"灰堆"}, {"怀来"}, {"灰堆"}, {"人辰"}, {"怀来"}, {"怀来"}]
+    assert prosody.rhyming(groups) == [True, True, True, False, True, True]
 
 
 def test_huanxisha_rhymes_where_readers_know_it_does(songci):
@@ -99,3 +100,13 @@ def test_versions_table_has_every_version_at_every_seed(tiny_comparison, capsys)
 def test_versions_without_checkpoints_is_one_line(tmp_path, capsys):
     assert prosody.main(["--versions", "--runs", str(tmp_path)]) == 2
     assert capsys.readouterr().err == f"error: no checkpoint in {tmp_path}; train: python -m tools.compare_versions --seeds 3\n"
+
+
+def test_pingshui_reads_the_entering_tone_that_mandarin_lost(songci):
+    """白 and 国 were 入声, always 仄; Mandarin reads them 平. data/pingshui.tsv (data/pingshui.py)
+    has them; both readings find 浣溪沙's rhyme positions."""
+    assert [prosody.level(ch) for ch in "白国"] == ["平", "平"]
+    assert [prosody.pingshui_level(ch) for ch in "白国"] == ["仄", "仄"]
+    assert "上平十灰" in prosody.pingshui_groups("杯") & prosody.pingshui_groups("台")  # one group
+    cis, templates = songci
+    assert prosody.measure(cis, templates["浣溪沙"], "pingshui").rhymes == (0, 1, 2, 4, 5)

@@ -90,3 +90,19 @@ def test_add_writes_the_results_file_and_both_tables(tmp_path, monkeypatch, caps
     assert readme_results.main(["--add", str(comparison)]) == 2  # a second time: nothing to add
     assert "nothing to add" in capsys.readouterr().err
     assert readme_results.read_results(results_file) == written  # unchanged
+
+
+def test_a_results_file_with_rhyme_and_tone_scores_gets_their_columns_and_ceilings():
+    """A comparison since tools/prosody.py scores rhyme and tones; an older one has no columns
+    for them (the committed table stays as it is)."""
+    results = committed()
+    assert "rhyme score" not in readme_results.render(results, "en")
+    for version in results["versions"].values():
+        for seed in version:
+            seed.update(rhyme_score=0.4, tone_score=0.5)
+    results["floors"] = {**FLOORS, "rhyme_score": 0.854, "tone_score": 0.858}
+    table = readme_results.render(results, "en").splitlines()
+    assert table[0].endswith("| form score | rhyme score | tone score |")
+    assert table[2].endswith("| 0.20 ± 0.00 | 0.40 ± 0.00 | 0.50 ± 0.00 |")
+    assert table[4].endswith("| 0.85 | 0.86 |")  # the real ci's: the ceilings
+    assert "押韵分 | 平仄分 |" in readme_results.render(results, "zh")

@@ -70,6 +70,47 @@ def rhyme_group(ch):
     return GROUP_OF_FINAL.get(final[0] if final else "")
 
 
+# ---- The other reading, for comparison: 平水韵, the rhyme book of Song-dynasty verse
+
+PINGSHUI = plumbing.HERE / "data" / "pingshui.tsv"  # built by data/pingshui.py
+
+
+@lru_cache(maxsize=1)
+def pingshui_table():
+    """{simplified character: (its tones, its groups)} of data/pingshui.tsv."""
+    try:
+        lines = PINGSHUI.read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        raise plumbing.BabyGPTError(f"cannot read {PINGSHUI}: {err.strerror}; build it: python "
+                                    "data/pingshui.py") from None
+    table = {}
+    for line in lines:
+        if not line.startswith("#"):
+            ch, tones, groups = line.split("\t")
+            table[ch] = (tones, frozenset(groups.split()))
+    return table
+
+
+def pingshui_level(ch):
+    """平 or 仄 in 平水韵; None where the book does not have the character or has it in both."""
+    tones, _ = pingshui_table().get(ch, ("", frozenset()))
+    return tones if tones in ("平", "仄") else None
+
+
+def pingshui_groups(ch):
+    """The 平水韵 groups the book puts the character in (none if it lacks it)."""
+    return pingshui_table().get(ch, ("", frozenset()))[1]
+
+
+def modern_groups(ch):
+    group = rhyme_group(ch)
+    return frozenset([group]) if group else frozenset()
+
+
+# Each reading: a character's level (平, 仄 or None) and its rhyme groups (a set, maybe empty)
+READINGS = {"modern": (level, modern_groups), "pingshui": (pingshui_level, pingshui_groups)}
+
+
 # ---- One ci: its clauses, which of their ends rhyme, its tones
 
 def clauses(lines):
@@ -86,14 +127,15 @@ def clauses(lines):
 
 
 def rhyming(groups, near=NEAR):
-    """For each clause end's rhyme group (None where unknown), whether it rhymes in its ci: its
-    group is the ci's commonest, or another clause end at most near clauses away shares it."""
-    known = Counter(group for group in groups if group)
+    """For each clause end's rhyme groups (a set: empty where unknown, several where a reading
+    puts the character in several), whether it rhymes in its ci: it is in the ci's commonest
+    group, or shares a group with another clause end at most near clauses away."""
+    known = Counter(group for each in groups for group in each)
     commonest = known.most_common(1)[0][0] if known else None
     rhymes = []
-    for k, group in enumerate(groups):
-        around = groups[max(0, k - near):k] + groups[k + 1:k + 1 + near]
-        rhymes.append(group is not None and (group == commonest or group in around))
+    for k, each in enumerate(groups):
+        around = set().union(*groups[max(0, k - near):k], *groups[k + 1:k + 1 + near])
+        rhymes.append(commonest in each or bool(each & around))
     return rhymes
 
 
@@ -107,6 +149,7 @@ class Prosody:
     rhyme_shares: tuple  # per clause: the share of the ci in which its end rhymes
     tones: tuple  # per clause: a string, 平 or 仄 where the tone is fixed, · where it is free
     ci: int  # the ci measured: those in the template's form
+    reading: str = "modern"  # whose tones and rhymes (READINGS)
 
     def __str__(self):
         """The form with the rhymes marked: 7。韵/7。韵/7。韵/7，7。韵/7。韵"""
@@ -121,19 +164,21 @@ class Prosody:
                         for k, tones in enumerate(self.tones))
 
 
-def measure(cis, template):
-    """The Prosody of template's tune, from those of cis written in exactly its form."""
+def measure(cis, template, reading="modern"):
+    """The Prosody of template's tune, from those of cis written in exactly its form, in one of
+    READINGS."""
+    level_of, groups_of = READINGS[reading]
     same = [ci.lines for ci in cis
             if ci.tune == template.tune and poetry_form.form_of(ci.lines) == template.form]
     rhymed = Counter()
     ping, known = Counter(), Counter()  # (clause, place): ci with 平 there, ci with a tone there
     for lines in same:
         texts = clauses(lines)
-        for k, rhymes in enumerate(rhyming([rhyme_group(text[-1]) for text in texts])):
+        for k, rhymes in enumerate(rhyming([groups_of(text[-1]) for text in texts])):
             rhymed[k] += rhymes
         for k, text in enumerate(texts):
             for place, ch in enumerate(text):
-                tone = level(ch)
+                tone = level_of(ch)
                 known[k, place] += tone is not None
                 ping[k, place] += tone == "平"
     shares = tuple(rhymed[k] / len(same) if same else 0.0 for k in range(len(template.form)))
@@ -145,15 +190,15 @@ def measure(cis, template):
             marks += "平" if share >= FIXED else "仄" if share <= 1 - FIXED else "·"
         tones.append(marks)
     rhymes = tuple(k for k, share in enumerate(shares) if share > RHYMES_IN)
-    return Prosody(template, rhymes, shares, tuple(tones), len(same))
+    return Prosody(template, rhymes, shares, tuple(tones), len(same), reading)
 
 
-def prosodies(cis, templates):
+def prosodies(cis, templates, reading="modern"):
     """{tune: Prosody} for every template."""
     by_tune = {}
     for ci in cis:
         by_tune.setdefault(ci.tune, []).append(ci)
-    return {tune: measure(by_tune[tune], template) for tune, template in templates.items()}
+    return {tune: measure(by_tune[tune], template, reading) for tune, template in templates.items()}
 
 
 # ---- The scores of a written ci
@@ -172,8 +217,9 @@ def rhyme_score(lines, prosody):
     tune without rhyme positions."""
     if not prosody.rhymes:
         return None
+    _, groups_of = READINGS[prosody.reading]
     matched = aligned(lines, prosody)
-    groups = [rhyme_group(matched[k][-1]) if matched[k] else None for k in prosody.rhymes]
+    groups = [groups_of(matched[k][-1]) if matched[k] else frozenset() for k in prosody.rhymes]
     return sum(rhyming(groups)) / len(prosody.rhymes)
 
 
@@ -184,9 +230,45 @@ def tone_score(lines, prosody):
              for place, tone in enumerate(tones) if tone != "·"]
     if not fixed:
         return None
+    level_of, _ = READINGS[prosody.reading]
     matched = aligned(lines, prosody)
-    return sum(matched[k] is not None and level(matched[k][place]) == tone
+    return sum(matched[k] is not None and level_of(matched[k][place]) == tone
                for k, place, tone in fixed) / len(fixed)
+
+
+# ---- The two readings side by side
+
+def print_readings(text, cis, templates, tunes=20):
+    """How modern Mandarin and 平水韵 differ: on the tones of the corpus's characters, on the
+    rhyme positions and fixed tones of the commonest tunes, and on real unseen ci's scores."""
+    letters = [ch for ch in text if ch.isalpha()]
+    both = [(level(ch), pingshui_level(ch)) for ch in letters]
+    single = [(a, b) for a, b in both if a and b]
+    print(f"the corpus's {len(letters):,} Chinese characters: a single tone in modern Mandarin for "
+          f"{sum(1 for a, _ in both if a) / len(both):.1%}, in 平水韵 for "
+          f"{sum(1 for _, b in both if b) / len(both):.1%}; where both have one, they agree on "
+          f"{sum(a == b for a, b in single) / len(single):.1%} "
+          f"(平水韵 仄 read 平 today: {sum(a == '平' and b == '仄' for a, b in single) / len(single):.1%})")
+    commonest = dict(list(templates.items())[:tunes])
+    found = {reading: prosodies(cis, commonest, reading) for reading in READINGS}
+    print(f"\nthe {tunes} commonest tunes: rhyme positions (韵) and fixed tones in each reading")
+    print("| tune | modern | 平水韵 | fixed places, modern | 平水韵 | places fixed differently |")
+    print("|---|---|---|---:|---:|---:|")
+    same_rhymes = 0
+    for tune in commonest:
+        modern, book = found["modern"][tune], found["pingshui"][tune]
+        same_rhymes += modern.rhymes == book.rhymes
+        places = [(a, b) for x, y in zip(modern.tones, book.tones) for a, b in zip(x, y)]
+        fixed = [sum(t != "·" for t in side) for side in zip(*places)]
+        print(f"| {tune} | {modern} | {book} | {fixed[0]} | {fixed[1]} | "
+              f"{sum(a != b for a, b in places)} |")
+    print(f"the same rhyme positions in both readings: {same_rhymes} of {tunes} tunes")
+    held_out = [ci for ci in corpus.validation_ci(text) if ci.tune in commonest]
+    print(f"\nreal unseen ci of these tunes ({len(held_out)}), scored in each reading:")
+    for reading, measured in found.items():
+        rhyme = mean_of([rhyme_score(ci.lines, measured[ci.tune]) for ci in held_out])
+        tone = mean_of([tone_score(ci.lines, measured[ci.tune]) for ci in held_out])
+        print(f"  {reading}: rhyme score {rhyme:.3f}, tone score {tone:.3f}")
 
 
 # ---- Each version written to the tunes: what it does alone, and what imposing costs
@@ -303,6 +385,8 @@ def main(argv=None):
     parser.add_argument("--tune", help="one tune: its rhyme positions and tones")
     parser.add_argument("--baseline", action="store_true",
                         help="real unseen ci: the ceilings of the rhyme and tone scores")
+    parser.add_argument("--readings", action="store_true",
+                        help="modern Mandarin and 平水韵 side by side (data/pingshui.tsv)")
     parser.add_argument("--versions", action="store_true", help="each version in --runs written "
                         "to the tunes: its scores, and what imposing rhyme and tones costs")
     parser.add_argument("--runs", default=str(plumbing.HERE / "runs" / "compare"),
@@ -319,6 +403,13 @@ def main(argv=None):
     templates = poetry_form.templates(cis)
     if args.baseline:
         print_baseline(text, prosodies(cis, templates))
+        return 0
+    if args.readings:
+        try:
+            print_readings(text, cis, templates)
+        except plumbing.BabyGPTError as err:  # no data/pingshui.tsv
+            print(f"error: {err}", file=sys.stderr)
+            return err.status
         return 0
     if args.versions:
         if args.tunes < 1 or args.ci_per_tune < 1:
@@ -343,4 +434,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # e.g. | head: the reader has what it wanted
+        sys.stderr.close()
+        sys.exit(0)

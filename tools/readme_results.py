@@ -37,6 +37,11 @@ WORDS = {
     "en": {
         "head": ("script", "parameters", "val loss", "change from the version before, paired by "
                  "seed", "clause-length distance", "form score"),
+        "prosody_head": ("rhyme score", "tone score"),
+        "prosody_note": (
+            "Rhyme and tone scores (tools/prosody.py, read in modern Mandarin; higher is better): "
+            "of the same unforced ci as the form score; the last row's are the ceilings, and "
+            "what chance scores is in docs/writing_in_form.md."),
         "other_way": "{k} of {n} seeds the other way",
         "corpus": "real unseen ci (the validation split, no model)",
         "form_floor": "{score:.2f} (its {ci} ci of the {tunes} tunes)",
@@ -56,6 +61,10 @@ WORDS = {
     },
     "zh": {
         "head": ("脚本", "参数量", "验证损失", "与上一版本之差（同种子配对）", "句长距离", "格式分"),
+        "prosody_head": ("押韵分", "平仄分"),
+        "prosody_note": (
+            "押韵分与平仄分（tools/prosody.py，按现代普通话读；越高越好）：与格式分是同一批没有任何强制的词；"
+            "最后一行是上限，随机的字得多少分见 docs/writing_in_form.md。"),
         "other_way": "{n} 个种子中 {k} 个方向相反",
         "corpus": "真实的未见过的词（验证集，没有模型）",
         "form_floor": "{score:.2f}（{tunes} 个词牌下的 {ci} 首词）",
@@ -80,8 +89,10 @@ def render(results, language):
     versions = results["versions"]
     steps = {step["step"].split(" → ")[1]: step for step in report.paired_steps(
         [{"version": v, "seeds": seeds} for v, seeds in versions.items()])}
-    lines = ["| " + " | ".join(words["head"]) + " |",
-             "| --- | " + " | ".join("---:" for _ in words["head"][1:]) + " |"]
+    # The rhyme and tone scores (tools/prosody.py), in a results file that has them
+    prosody = all("rhyme_score" in s for seeds in versions.values() for s in seeds)
+    head = words["head"] + (words["prosody_head"] if prosody else ())
+    lines = ["| " + " | ".join(head) + " |", "| --- | " + " | ".join("---:" for _ in head[1:]) + " |"]
     for version, seeds in versions.items():
         if version in steps:
             step = steps[version]
@@ -94,17 +105,23 @@ def render(results, language):
             f"| `{plumbing.SCRIPTS[version]}.py` | {results['parameters'][version]:,} | "
             f"{report.spread([s['val_loss'] for s in seeds], '.4f')} | {change} | "
             f"{report.spread([s['clause_distance'] for s in seeds], '.3f')} | "
-            f"{report.spread([s['form_score'] for s in seeds], '.2f')} |")
+            f"{report.spread([s['form_score'] for s in seeds], '.2f')} |"
+            + (f" {report.spread([s['rhyme_score'] for s in seeds], '.2f')} | "
+               f"{report.spread([s['tone_score'] for s in seeds], '.2f')} |" if prosody else ""))
     floors = results["floors"]
     low, high = floors["clause_distance_90"]
     form = (words["form_floor"].format(score=floors["form_score"], ci=floors["ci"],
                                        tunes=report.TUNES) if floors["ci"] else "")
+    ceilings = (f" {floors['rhyme_score']:.2f} | {floors['tone_score']:.2f} |"
+                if prosody and floors["ci"] else " | |" if prosody else "")
     lines.append(f"| {words['corpus']} | | | | {floors['clause_distance']:.3f} "
-                 f"({low:.3f}–{high:.3f}) | {form} |")
+                 f"({low:.3f}–{high:.3f}) | {form} |{ceilings}")
     machine = results["machine"]
     seeds = ", ".join(str(s["seed"]) for s in next(iter(versions.values())))
     lines += ["", words["measured"].format(
         budget=report.budget_line(results["settings"]), seeds=seeds, **machine)]
+    if prosody:
+        lines[-1] += " " + words["prosody_note"]
     for added in results.get("added", []):  # versions measured by a later run (--add)
         lines += ["", words["added"].format(versions=", ".join(added["versions"]),
                                             run=", ".join(added["run"]),
