@@ -169,8 +169,10 @@ async function anotherCi() {
 }
 
 async function refresh() {
-  if (currentView() === "attention") await drawAttention(true);
-  else await scoreText();
+  if (currentView() !== "attention") return scoreText();
+  // The head the learner chose stays; a version not drawn yet opens on its furthest-reaching head.
+  const shown = state.attention && state.attention.version === $("att-version").value;
+  return drawAttention(!shown);
 }
 
 // ---- View 1, side by side: each version's probability of every character
