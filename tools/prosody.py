@@ -2,7 +2,8 @@
 rhyme and tone scores of a written ci.
 
     python -m tools.prosody --tune 浣溪沙     # its rhyme positions and tones, clause by clause
-    python -m tools.prosody --baseline       # real unseen ci: the scores' ceilings
+    python -m tools.prosody --baseline       # real unseen ci: the scores' ceilings; and chance
+    python -m tools.prosody --readings       # modern Mandarin against 平水韵, side by side
     python -m tools.prosody --versions --runs runs/compare   # each version written to the tunes
 
 A reader of ci checks three things first: the form (tools/poetry_form.py), the rhyme (韵脚, the
@@ -13,6 +14,9 @@ tune fixes them). Here both are read in modern Mandarin, by pypinyin:
   characters were all 仄, and some read 平 today.
 - its rhyme group: one of the 十三辙 (thirteen rhyme classes of modern northern verse), from its
   final. 杯 (ei) and 台 (ai), which rhyme in 平水韵, fall in two groups here.
+The other reading, 平水韵 (data/pingshui.tsv), is here to be compared with (--readings): it has
+the entering tone, but lacks some characters and splits its groups by tone. Measured, modern
+Mandarin agrees better with real ci (docs/writing_in_form.md), and the course uses it.
 
 Rhyme positions, from the corpus: in each ci written in the tune's commonest form, a clause end
 rhymes when its group is shared by the ci's commonest group among its clause ends or by another
