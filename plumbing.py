@@ -86,6 +86,16 @@ class BabyGPTError(Exception):
         self.status = status
 
 
+def run_command(main):
+    """sys.exit(main()) for a tool whose output may be piped (| head): a closed pipe ends it
+    quietly, the reader having what it wanted."""
+    try:
+        sys.exit(main())
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+
+
 def require(ok, message, status=2):
     if not ok:
         raise BabyGPTError(message, status)

@@ -66,7 +66,7 @@ def test_a_huanxisha_written_with_rhyme_and_tones_rhymes_everywhere_and_meets_ev
     template = templates["浣溪沙"]
     tokenizer = BY_VERSION["v1"].Tokenizer("".join(ci.text for ci in cis) + "\n")
     measured = prosody.measure(cis, template)
-    rules = dict(prosody=measured, rhyme="", tones=True)
+    rules = dict(measured=measured, rhyme="", tones=True)
     assert sampling.check_writable(tokenizer, template, **rules) == []
     writing = sampling.write_in_form(Uniform(len(tokenizer.chars)), tokenizer, template, seed=5, **rules)
     lines = corpus.ci_lines(writing.written)
@@ -82,9 +82,9 @@ def test_a_rhyme_group_the_vocabulary_cannot_meet_is_named(songci):
     cis, templates = songci
     measured = prosody.measure(cis, templates["浣溪沙"])
     tokenizer = BY_VERSION["v1"].Tokenizer("浣溪沙春风\n，。")
-    problems = sampling.check_writable(tokenizer, templates["浣溪沙"], prosody=measured, rhyme="江阳")
+    problems = sampling.check_writable(tokenizer, templates["浣溪沙"], measured=measured, rhyme="江阳")
     assert problems == ["no character of the model's vocabulary is in the rhyme group 江阳"]
-    problems = sampling.check_writable(tokenizer, templates["浣溪沙"], prosody=measured, rhyme="阳")
+    problems = sampling.check_writable(tokenizer, templates["浣溪沙"], measured=measured, rhyme="阳")
     assert problems[0].startswith("阳 is not a rhyme group; the 13: 发花")
 
 

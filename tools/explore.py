@@ -278,7 +278,7 @@ class Explorer:
                                    f"{poetry_form.MIN_CI} ci of it")
             acrostic = str(request.get("acrostic") or "")
             measured = self.prosody(template)
-            rules = dict(prosody=measured, rhyme="" if bool_field(request, "rhyme") else None,
+            rules = dict(measured=measured, rhyme="" if bool_field(request, "rhyme") else None,
                          tones=bool_field(request, "tones"))
             problems = sampling.check_writable(tokenizer, template, acrostic, **rules)
             if problems:

@@ -88,8 +88,8 @@ class Poems:
                 checks.append(self.copy.check(lines))
                 written.append(f"{template.tune}\n" + "\n".join(lines))
         copy = mean_check(checks)
-        return {"form_score": mean(scores), "rhyme_score": mean_known(rhymes),
-                "tone_score": mean_known(tones), "4-gram": copy["4-gram"],
+        return {"form_score": mean(scores), "rhyme_score": prosody.mean_known(rhymes),
+                "tone_score": prosody.mean_known(tones), "4-gram": copy["4-gram"],
                 "8-gram": copy["8-gram"], "longest": copy["longest"], "ci": written}
 
     def floors(self, seed=1337):
@@ -114,18 +114,12 @@ class Poems:
             "clause_distance": statistics.mean(distances),
             "clause_distance_90": (low, high),
             "form_score": mean([poetry_form.form_score(ci.lines, tunes[ci.tune]) for ci in real]),
-            "rhyme_score": mean_known([prosody.rhyme_score(ci.lines, self.prosody[ci.tune])
-                                       for ci in real]),
-            "tone_score": mean_known([prosody.tone_score(ci.lines, self.prosody[ci.tune])
-                                      for ci in real]),
+            "rhyme_score": prosody.mean_known(
+                [prosody.rhyme_score(ci.lines, self.prosody[ci.tune]) for ci in real]),
+            "tone_score": prosody.mean_known(
+                [prosody.tone_score(ci.lines, self.prosody[ci.tune]) for ci in real]),
             "ci": len(real), **{key: copy[key] for key in ("4-gram", "8-gram", "longest")},
         }
-
-
-def mean_known(values):
-    """The mean of the values that are not None (a tune with no rhyme position has no rhyme
-    score): NaN when none is."""
-    return mean([value for value in values if value is not None])
 
 
 def mean(values):

@@ -201,8 +201,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BrokenPipeError:  # e.g. | head: the reader has what it wanted
-        sys.stderr.close()
-        sys.exit(0)
+    plumbing.run_command(main)

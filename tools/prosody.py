@@ -270,8 +270,8 @@ def print_readings(text, cis, templates, tunes=20):
     held_out = [ci for ci in corpus.validation_ci(text) if ci.tune in commonest]
     print(f"\nreal unseen ci of these tunes ({len(held_out)}), scored in each reading:")
     for reading, measured in found.items():
-        rhyme = mean_of([rhyme_score(ci.lines, measured[ci.tune]) for ci in held_out])
-        tone = mean_of([tone_score(ci.lines, measured[ci.tune]) for ci in held_out])
+        rhyme = mean_known([rhyme_score(ci.lines, measured[ci.tune]) for ci in held_out])
+        tone = mean_known([tone_score(ci.lines, measured[ci.tune]) for ci in held_out])
         print(f"  {reading}: rhyme score {rhyme:.3f}, tone score {tone:.3f}")
 
 
@@ -293,21 +293,23 @@ def write_to_tunes(model, tokenizer, measured, ci_per_tune, seed):
     for name, rules in RULES.items():
         rhyme, tone, logprob = [], [], []
         for tune in measured.values():
-            if sampling.check_writable(tokenizer, tune.template, prosody=tune, **rules):
+            if sampling.check_writable(tokenizer, tune.template, measured=tune, **rules):
                 continue  # a tune's characters outside the model's vocabulary
             for k in range(ci_per_tune):
                 writing = sampling.write_in_form(model, tokenizer, tune.template, seed=seed + k,
-                                                 prosody=tune, **rules)
+                                                 measured=tune, **rules)
                 lines = corpus.ci_lines(writing.written)
                 rhyme.append(rhyme_score(lines, tune))
                 tone.append(tone_score(lines, tune))
                 logprob.append(writing.mean_logprob)
-        found[name] = {"rhyme": mean_of(rhyme), "tone": mean_of(tone), "logprob": mean_of(logprob),
-                       "ci": len(logprob)}
+        found[name] = {"rhyme": mean_known(rhyme), "tone": mean_known(tone),
+                       "logprob": mean_known(logprob), "ci": len(logprob)}
     return found
 
 
-def mean_of(values):
+def mean_known(values):
+    """The mean of the values that are not None (a tune with no rhyme position has no rhyme
+    score): NaN when none is."""
     known = [value for value in values if value is not None]
     return sum(known) / len(known) if known else float("nan")
 
@@ -365,21 +367,27 @@ def print_versions(cis, templates, runs, tunes, ci_per_tune):
 
 # ---- The command line
 
-def print_baseline(text, found, seed=0):
+def print_baseline(text, found, tunes=20, seed=0):
     """The validation split's real ci, which no version trains on: both scores' ceilings; and the
     same ci with every character replaced by one drawn at random by the corpus's character
-    frequencies (marks and line breaks kept): what chance scores."""
-    held_out = [ci for ci in corpus.validation_ci(text) if ci.tune in found]
+    frequencies (marks and line breaks kept): what chance scores. For every tune with a template,
+    and for the tunes commonest ones (those the comparison and --versions write to)."""
     letters = [ch for ch in corpus.training_text(text) if ch.isalpha()]
-    draw = random.Random(seed)
-    shuffled = [tuple("".join(draw.choice(letters) if ch.isalpha() else ch for ch in line)
-                      for line in ci.lines) for ci in held_out]
-    print(f"{len(held_out)} ci of the validation split have a template")
-    for name, texts in (("real unseen ci", [ci.lines for ci in held_out]),
-                        ("random characters in their forms (chance)", shuffled)):
-        rhyme = mean_of([rhyme_score(lines, found[ci.tune]) for lines, ci in zip(texts, held_out)])
-        tone = mean_of([tone_score(lines, found[ci.tune]) for lines, ci in zip(texts, held_out)])
-        print(f"  {name}: rhyme score {rhyme:.3f}, tone score {tone:.3f} on average")
+    commonest = list(found)[:tunes]
+    for title, kept in (("every tune with a template", list(found)),
+                        (f"the {tunes} commonest tunes", commonest)):
+        held_out = [ci for ci in corpus.validation_ci(text) if ci.tune in kept]
+        draw = random.Random(seed)
+        shuffled = [tuple("".join(draw.choice(letters) if ch.isalpha() else ch for ch in line)
+                          for line in ci.lines) for ci in held_out]
+        print(f"{title}: {len(held_out)} ci of the validation split")
+        for name, texts in (("real unseen ci", [ci.lines for ci in held_out]),
+                            ("random characters in their forms (chance)", shuffled)):
+            rhyme = mean_known([rhyme_score(lines, found[ci.tune])
+                                for lines, ci in zip(texts, held_out)])
+            tone = mean_known([tone_score(lines, found[ci.tune])
+                               for lines, ci in zip(texts, held_out)])
+            print(f"  {name}: rhyme score {rhyme:.3f}, tone score {tone:.3f} on average")
 
 
 def main(argv=None):
@@ -438,8 +446,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BrokenPipeError:  # e.g. | head: the reader has what it wanted
-        sys.stderr.close()
-        sys.exit(0)
+    plumbing.run_command(main)

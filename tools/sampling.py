@@ -17,6 +17,8 @@ from functools import lru_cache
 import torch
 from torch.nn import functional as F
 
+from tools import prosody
+
 
 # Why a character has no chance at a step: the form's mask, the sampler's top-k or top-p, or a rule
 # that forces another character. A cut (V,) tensor holds an index into this, 0 for a chance.
@@ -89,19 +91,17 @@ class Writing:
         return sum(step.logprob for step in self.steps) / len(self.steps)
 
 
-def check_writable(tokenizer, template, acrostic="", prosody=None, rhyme=None, tones=False):
+def check_writable(tokenizer, template, acrostic="", measured=None, rhyme=None, tones=False):
     """The reasons (a list of lines, empty when none) why this model cannot write this ci (with
-    prosody, rhyme and tones as write_in_form takes them)."""
+    measured, rhyme and tones as write_in_form takes them)."""
     problems = []
     if rhyme and not prosody_mask(tokenizer, "rhyme", rhyme).any():
-        from tools import prosody as readings
-
         problems.append(f"no character of the model's vocabulary is in the rhyme group {rhyme}"
-                        if rhyme in readings.TRACKS else f"{rhyme} is not a rhyme group; the 13: "
-                        + " ".join(readings.TRACKS))
-    if rhyme == "" and prosody.rhymes and not prosody_mask(tokenizer, "rhyme", None).any():
+                        if rhyme in prosody.TRACKS else f"{rhyme} is not a rhyme group; the 13: "
+                        + " ".join(prosody.TRACKS))
+    if rhyme == "" and measured.rhymes and not prosody_mask(tokenizer, "rhyme", None).any():
         problems.append("no character of the model's vocabulary has a rhyme group")
-    needed = {tone for clause in prosody.tones for tone in clause} - {"·"} if tones else set()
+    needed = {tone for clause in measured.tones for tone in clause} - {"·"} if tones else set()
     for tone in sorted(needed):
         if not prosody_mask(tokenizer, "tone", tone).any():
             problems.append(f"no character of the model's vocabulary has the tone {tone}")
@@ -120,12 +120,12 @@ def check_writable(tokenizer, template, acrostic="", prosody=None, rhyme=None, t
 
 @torch.no_grad()
 def write_in_form(model, tokenizer, template, acrostic="", temperature=1.0, top_k=None, top_p=None,
-                  seed=1337, prosody=None, rhyme=None, tones=False):
+                  seed=1337, measured=None, rhyme=None, tones=False):
     """A ci written by the model in the template's form: after the tune's name, clause by clause,
     the characters of a clause are sampled with every mark and line break masked, the template's
     mark (and line break) is forced at its end, and with acrostic each clause opens with the next
     of its characters (藏头: a clause is a 句 of the ci; the data's line breaks are not a unit, as
-    浣溪沙's six 句 on five lines show). With prosody (the tune's tools.prosody.Prosody), the 格律
+    浣溪沙's six 句 on five lines show). With measured (the tune's tools.prosody.Prosody), the 格律
     too: tones=True masks every character of the other tone at the places where the tune fixes
     one; rhyme masks, at the rhyme positions, every character outside one rhyme group: the given
     group, or with rhyme="" the group of the first rhyme the model writes. An acrostic character
@@ -136,10 +136,10 @@ def write_in_form(model, tokenizer, template, acrostic="", temperature=1.0, top_
     for clause, (length, punctuation) in enumerate(template.form):
         characters = [None] * length  # sampled, but an acrostic's character opens the clause
         if tones:
-            for place, tone in enumerate(prosody.tones[clause]):
+            for place, tone in enumerate(measured.tones[clause]):
                 if tone != "·":
                     characters[place] = letters & prosody_mask(tokenizer, "tone", tone)
-        if rhyme is not None and clause in prosody.rhymes and length:
+        if rhyme is not None and clause in measured.rhymes and length:
             end = letters if characters[-1] is None else characters[-1]
             if rhyme:  # a group given
                 characters[-1] = end & prosody_mask(tokenizer, "rhyme", rhyme)
@@ -159,8 +159,6 @@ def write_in_form(model, tokenizer, template, acrostic="", temperature=1.0, top_
 def prosody_mask(tokenizer, kind, value):
     """(V,) bool: the characters of the vocabulary with this tone (kind "tone": 平 or 仄), in this
     rhyme group (kind "rhyme": a 十三辙 name), or in any rhyme group (kind "rhyme", value None)."""
-    from tools import prosody  # here: pypinyin is needed only when writing to the 格律
-
     if kind == "tone":
         return torch.tensor([prosody.level(ch) == value for ch in tokenizer.chars])
     return torch.tensor([prosody.rhyme_group(ch) is not None
@@ -172,8 +170,6 @@ def rhyming_with(tokenizer, step, end):
     character written at step; where none of them is (the tone's mask and the group's meet
     nowhere), the group alone: the rhyme comes first."""
     def allowed(steps):
-        from tools import prosody
-
         group = prosody_mask(tokenizer, "rhyme", prosody.rhyme_group(steps[step].char))
         return end & group if (end & group).any() else group
 
@@ -213,7 +209,7 @@ def write_by_rules(model, tokenizer, prompt, rules, allowed, temperature, top_k,
             cut = (1 - drawn_from).long() * CUTS.index("rule")  # (V,): every other one, by the rule
         top = torch.topk(logprobs, min(10, logprobs.numel())).indices.tolist()
         candidates = [(tokenizer.chars[i], float(logprobs[i].exp()), float(drawn_from[i]),
-                       CUTS[cut[i]]) for i in top]
+                       CUTS[int(cut[i])]) for i in top]
         steps.append(Step(tokenizer.chars[chosen], float(logprobs[chosen]), forced is not None,
                           float(drawn_from[chosen]), candidates))
         ids.append(chosen)

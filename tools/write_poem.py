@@ -109,7 +109,7 @@ def write(args):
     model, tokenizer = checkpoints.load(args.version, folder)
     threads = plumbing.choose_writing_threads(args.threads, model)
     measured = prosody.measure(cis, template)  # where the tune rhymes, which tones it fixes
-    rules = dict(prosody=measured, rhyme=args.rhyme, tones=args.tones)
+    rules = dict(measured=measured, rhyme=args.rhyme, tones=args.tones)
     problems = sampling.check_writable(tokenizer, template, args.acrostic, **rules)
     if problems:
         print(f"error: cannot write {template.tune}: {'; '.join(problems)}", file=sys.stderr)
