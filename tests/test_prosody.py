@@ -1,10 +1,12 @@
 """tools/prosody.py: where a tune rhymes and which tones it fixes, measured on the corpus; the
 rhyme and tone scores; and writing to them (tools/sampling.py, tools/write_poem.py)."""
 
+import json
 import re
 from collections import Counter
 
 import pytest
+import torch
 from pypinyin import Style, lazy_pinyin
 
 from conftest import ROOT
@@ -89,12 +91,18 @@ def test_a_rhyme_group_the_vocabulary_cannot_meet_is_named(songci):
 
 
 @pytest.mark.slow
-def test_versions_table_has_every_version_at_every_seed(tiny_comparison, capsys):
+def test_versions_table_has_every_version_at_every_seed(tiny_comparison, capsys, tmp_path):
     *_, runs = tiny_comparison
-    assert prosody.main(["--versions", "--runs", str(runs), "--tunes", "1", "--ci-per-tune", "1"]) == 0
+    saved = tmp_path / "versions.json"
+    argv = ["--versions", "--runs", str(runs), "--tunes", "1", "--ci-per-tune", "1", "--json", str(saved)]
+    assert prosody.main(argv) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if re.match(r"\| v\d", line)]
     assert [row.split(" | ")[0][2:] for row in rows] == list(BY_VERSION)
     assert all(row.split(" | ")[1] == "2" for row in rows)  # seeds 1337 and 1338
+    found = json.loads(saved.read_text(encoding="utf-8"))
+    assert [[row["seed"] for row in rows] for rows in found["versions"].values()] == [[1337, 1338]] * len(BY_VERSION)
+    assert prosody.main(argv) == 2  # the file is there: never written over
+    assert capsys.readouterr().err == f"error: {saved} exists: move it away or name a new file\n"
 
 
 def test_versions_without_checkpoints_is_one_line(tmp_path, capsys):
@@ -110,3 +118,70 @@ def test_pingshui_reads_the_entering_tone_that_mandarin_lost(songci):
     assert "上平十灰" in prosody.pingshui_groups("杯") & prosody.pingshui_groups("台")  # one group
     cis, templates = songci
     assert prosody.measure(cis, templates["浣溪沙"], "pingshui").rhymes == (0, 1, 2, 4, 5)
+
+
+class Bigram(torch.nn.Module):
+    """A model whose scores for the next character depend on the last one only, drawn at random:
+    which context each place is read from shows in what it expects."""
+    block_size = 8
+
+    def __init__(self, vocab_size):
+        super().__init__()
+        self.table = torch.nn.Parameter(torch.randn(vocab_size, vocab_size, generator=torch.Generator().manual_seed(0)))
+
+    def forward(self, idx):
+        return self.table[idx], None  # (B, T, V)
+
+
+def test_what_a_model_expects_is_read_at_the_rhyme_positions_and_fixed_places(songci):
+    """晏殊's 浣溪沙 read by a random bigram: at each rhyme position after the first (the ends of
+    clauses 2, 3, 5, 6: 台 回 来 徊) its share of the group of the character there, and at each
+    fixed place its share of the tune's tone, computed here from the table by hand; frequency's
+    shares the same way."""
+    cis, templates = songci
+    measured = prosody.measure(cis, templates["浣溪沙"])
+    tokenizer = BY_VERSION["v1"].Tokenizer("".join(ci.text for ci in cis) + "\n")
+    model = Bigram(len(tokenizer.chars))
+    frequency = torch.rand(len(tokenizer.chars), generator=torch.Generator().manual_seed(1),
+                           dtype=torch.float64)
+    letters = torch.tensor([ch.isalpha() for ch in tokenizer.chars])
+
+    def shares(before, mask):
+        probs = model.table[tokenizer.stoi[before]].detach().softmax(-1)
+        return (float(probs[mask & letters].sum() / probs[letters].sum()),
+                float(frequency[mask & letters].sum() / frequency[letters].sum()))
+
+    written = [c for line in YANSHU for c, _ in corpus.CLAUSE.findall(line)]
+    text = "\n\n浣溪沙\n" + "".join(line + "\n" for line in YANSHU)
+    rhymes = []
+    for k in (1, 2, 4, 5):
+        end = written[k][-1]
+        group = torch.tensor([prosody.rhyme_group(ch) == prosody.rhyme_group(end) for ch in tokenizer.chars])
+        rhymes.append(shares(text[text.index(written[k]) + len(written[k]) - 2], group))
+    tones = []
+    for k, clause in enumerate(written):
+        for place, tone in enumerate(measured.tones[k]):
+            if tone != "·":
+                at = text.index(clause) + place
+                tones.append(shares(text[at - 1], torch.tensor([prosody.level(ch) == tone for ch in tokenizer.chars])))
+    found = prosody.expected(model, tokenizer, YANSHU, measured, frequency)
+    assert len(found["rhyme"]) == 4 and len(tones) == 30
+    assert found["rhyme"] == pytest.approx(rhymes) and found["tone"] == pytest.approx(tones)
+    assert prosody.expected(model, tokenizer, YANSHU[:-1], measured, frequency) is None  # another form
+
+
+def test_expected_reads_each_place_from_the_context_the_sampler_wrote_it_in(songci):
+    """A transformer (random weights, block 8) writes a 浣溪沙 with the rhyme imposed; read back,
+    its probability of each character written equals the one it had while writing."""
+    cis, templates = songci
+    measured = prosody.measure(cis, templates["浣溪沙"])
+    v7 = BY_VERSION["v7"]
+    tokenizer = v7.Tokenizer("".join(ci.text for ci in cis) + "\n")
+    torch.manual_seed(0)
+    model = v7.BabyGPT(v7.Config(block_size=8, n_embd=16), tokenizer.vocab_size)
+    writing = sampling.write_in_form(model, tokenizer, measured.template, measured=measured, rhyme="")
+    ids = tokenizer.encode(writing.text)
+    targets = list(range(len(writing.prompt), len(ids)))  # every character written
+    probs = prosody.predictions(model, ids, targets)  # (N, V)
+    read_back = [float(p[ids[i]].log()) for p, i in zip(probs, targets)]
+    assert read_back == pytest.approx([step.logprob for step in writing.steps], abs=1e-4)

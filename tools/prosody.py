@@ -4,7 +4,7 @@ rhyme and tone scores of a written ci.
     python -m tools.prosody --tune 浣溪沙     # its rhyme positions and tones, clause by clause
     python -m tools.prosody --baseline       # real unseen ci: the scores' ceilings; and chance
     python -m tools.prosody --readings       # modern Mandarin against 平水韵, side by side
-    python -m tools.prosody --versions --runs runs/compare   # each version written to the tunes
+    python -m tools.prosody --versions --runs runs/compare3 --json FILE   # every version, its seeds
 
 A reader of ci checks three things first: the form (tools/poetry_form.py), the rhyme (韵脚, the
 last character of the clauses where the tune rhymes) and the tones (平仄, at the places where the
@@ -18,6 +18,10 @@ The other reading, 平水韵 (data/pingshui.tsv), is here to be compared with (-
 the entering tone, but lacks some characters and splits its groups by tone. Measured, modern
 Mandarin agrees better with real ci (docs/writing_in_form.md), and the course uses it.
 
+What a model expects (expected): at the places where a ci has its tune's rhyme and tones, the
+model's own probability of them; on a ci written with the rules, what each rule let it keep, so
+-log of it is the rule's cost there, in nats: notebook 09 measures the form's mask the same way.
+
 Rhyme positions, from the corpus: in each ci written in the tune's commonest form, a clause end
 rhymes when its group is shared by the ci's commonest group among its clause ends or by another
 clause end at most two clauses away (a tune that changes its rhyme, 换韵, as 菩萨蛮 does every two
@@ -27,6 +31,8 @@ known tone there have 平, or at most 1 - FIXED.
 """
 
 import argparse
+import json
+import math
 import random
 import sys
 from collections import Counter
@@ -34,7 +40,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import torch
 from pypinyin import Style, lazy_pinyin
+from torch.nn import functional as F
 
 import plumbing
 from tools import corpus, poetry_form
@@ -240,6 +248,73 @@ def tone_score(lines, prosody):
                for k, place, tone in fixed) / len(fixed)
 
 
+# ---- What a model expects: its own probability of the rhyme and the tones where a ci has them
+
+def expected(model, tokenizer, lines, measured, frequency):
+    """How much a model expects the 格律 of a ci written exactly in its tune's form, read after
+    the tune's name as the model reads its own writing:
+    - at each rhyme position after the first, the rhyme group of the character written there;
+    - at each fixed place, the tone the tune fixes there.
+    For each, the share of the model's probability (among the characters that may stand in a
+    clause) that falls in that group or tone, and the same share under frequency (V,), the
+    training text's character counts: what a model knowing only how often each character is
+    written would expect. On a ci written with --rhyme or --tones, the share is what the rule let
+    the model keep, and -log(share) the rule's cost there in nats (the first rhyme is left out:
+    it chose the group). Returns {"rhyme": [(share, frequency's share)], "tone": [...]}, or None
+    for a ci in another form or with a character outside the model's vocabulary."""
+    from tools import sampling  # here: the measures above need no model
+
+    prompt = f"\n\n{measured.template.tune}\n"
+    text = prompt + "".join(line + "\n" for line in lines)
+    if (poetry_form.form_of(lines) != measured.template.form
+            or any(ch not in tokenizer.stoi for ch in text)):
+        return None
+    wanted = []  # (kind, index in text of the character, the (V,) mask of what is expected there)
+    i = len(prompt)  # the index of each clause's first character
+    for k, clause in enumerate(clauses(lines)):
+        i += text[i] == "\n"  # the line break between two lines' clauses
+        for place, tone in enumerate(measured.tones[k]):
+            if tone != "·":
+                wanted.append(("tone", i + place, sampling.prosody_mask(tokenizer, "tone", tone)))
+        end = i + len(clause) - 1
+        if k in measured.rhymes[1:] and rhyme_group(text[end]):
+            group = sampling.prosody_mask(tokenizer, "rhyme", rhyme_group(text[end]))
+            wanted.append(("rhyme", end, group))
+        i = end + 2  # past the clause's last character and its mark
+    letters = torch.tensor([ch.isalpha() for ch in tokenizer.chars])  # (V,)
+    probs = predictions(model, tokenizer.encode(text), [at for _, at, _ in wanted])  # (N, V)
+    found = {"rhyme": [], "tone": []}
+    for (kind, _, mask), p in zip(wanted, probs):
+        share = float(p[mask & letters].sum() / p[letters].sum())
+        by_frequency = float(frequency[mask & letters].sum() / frequency[letters].sum())
+        found[kind].append((share, by_frequency))
+    return found
+
+
+@torch.no_grad()
+def predictions(model, ids, targets):
+    """The model's probabilities (len(targets), V) for the character at each index of targets
+    in ids, each read from the block_size characters before it, as the sampler reads them."""
+    model.eval()
+    block = model.block_size
+    device = next(model.parameters()).device
+    ids = torch.tensor(ids, device=device)  # (T,)
+    opening = model(ids[:block][None])[0][0]  # (<=block, V): position t predicts character t + 1
+    later = [i for i in targets if i > block]  # those with a whole block of context before them
+    last = {}  # index -> (V,): read from the block before it
+    if later:
+        windows = torch.stack([ids[i - block:i] for i in later])  # (L, block)
+        last = dict(zip(later, model(windows)[0][:, -1]))  # each window's last position predicts
+    rows = [last[i] if i in last else opening[i - 1] for i in targets]
+    return F.softmax(torch.stack(rows).float().cpu(), dim=-1)  # (len(targets), V)
+
+
+def frequencies(tokenizer, text):
+    """(V,): how often each character of the vocabulary is in the training split of text."""
+    counts = Counter(corpus.training_text(text))
+    return torch.tensor([counts[ch] for ch in tokenizer.chars], dtype=torch.float64)
+
+
 # ---- The two readings side by side
 
 def print_readings(text, cis, templates, tunes=20):
@@ -277,34 +352,56 @@ def print_readings(text, cis, templates, tunes=20):
 
 # ---- Each version written to the tunes: what it does alone, and what imposing costs
 
-RULES = {  # what write_in_form imposes besides the form, as tools/write_poem.py's flags
-    "form": {}, "+ rhyme": {"rhyme": ""}, "+ tones": {"tones": True},
-    "+ rhyme + tones": {"rhyme": "", "tones": True},
-}
+RULES = {"form": {}, "+ rhyme": {"rhyme": ""}, "+ tones": {"tones": True}}  # write_poem's flags
 
 
-def write_to_tunes(model, tokenizer, measured, ci_per_tune, seed):
-    """For each of RULES: the ci written to every tune of measured (ci_per_tune each, seeds seed,
-    seed + 1, ...; temperature 1, nothing cut), their mean rhyme and tone scores and the mean of
-    the model's own log-probability per character (its cost: what imposing took from it)."""
+def write_to_tunes(model, tokenizer, measured, ci_per_tune, seed, frequency):
+    """The ci written to every tune of measured (ci_per_tune each, seeds seed, seed + 1, ...;
+    temperature 1, nothing cut) with only the form imposed: their mean rhyme and tone scores;
+    and with rhyme, then tones, imposed too: the mean cost of the rule at each place where it
+    acts (expected: -log of the share it let the model keep), and of the same rule to a model
+    that knows only the characters' frequencies."""
     from tools import sampling  # here: the measures above need no model
 
-    found = {}
-    for name, rules in RULES.items():
-        rhyme, tone, logprob = [], [], []
-        for tune in measured.values():
+    scores = {"rhyme": [], "tone": []}
+    costs = {"rhyme": [], "tone": []}  # (the model's, by frequency) per place a rule acted on
+    for tune in measured.values():
+        for name, rules in RULES.items():
             if sampling.check_writable(tokenizer, tune.template, measured=tune, **rules):
                 continue  # a tune's characters outside the model's vocabulary
             for k in range(ci_per_tune):
                 writing = sampling.write_in_form(model, tokenizer, tune.template, seed=seed + k,
                                                  measured=tune, **rules)
                 lines = corpus.ci_lines(writing.written)
-                rhyme.append(rhyme_score(lines, tune))
-                tone.append(tone_score(lines, tune))
-                logprob.append(writing.mean_logprob)
-        found[name] = {"rhyme": mean_known(rhyme), "tone": mean_known(tone),
-                       "logprob": mean_known(logprob), "ci": len(logprob)}
+                if name == "form":
+                    scores["rhyme"].append(rhyme_score(lines, tune))
+                    scores["tone"].append(tone_score(lines, tune))
+                    continue
+                kind = "rhyme" if "rhyme" in rules else "tone"
+                found = expected(model, tokenizer, lines, tune, frequency)
+                costs[kind] += [(-math.log(share), -math.log(by_frequency))
+                                for share, by_frequency in found[kind]]
+    found = {f"{kind} score": mean_known(values) for kind, values in scores.items()}
+    for kind, values in costs.items():
+        found[f"cost of {kind}"] = mean_known([model_cost for model_cost, _ in values])
+        found[f"cost of {kind} by frequency"] = mean_known([cost for _, cost in values])
     return found
+
+
+def expected_in(model, tokenizer, held_out, measured, frequency):
+    """expected() over real ci (held_out: the validation split's, of the tunes in measured): the
+    mean share of the rhyme group at the rhyme positions and of the tune's tone at the fixed
+    places, the model's and by frequency."""
+    found = {"rhyme": [], "tone": []}
+    for ci in held_out:
+        shares = expected(model, tokenizer, ci.lines, measured[ci.tune], frequency)
+        for kind, pairs in (shares or {}).items():
+            found[kind] += pairs
+    means = {}
+    for kind, pairs in found.items():
+        means[f"expects {kind}"] = mean_known([share for share, _ in pairs])
+        means[f"expects {kind} by frequency"] = mean_known([share for _, share in pairs])
+    return means
 
 
 def mean_known(values):
@@ -317,8 +414,6 @@ def mean_known(values):
 def seed_folders(runs, version):
     """(seed, folder) of each of version's checkpoints in a comparison's folder: runs/<version>/
     at its seed, runs/seeds/<seed>/<version>/ at the others (tools/compare_versions.py)."""
-    import json
-
     found = []
     for folder in [Path(runs) / version, *sorted(Path(runs).glob(f"seeds/*/{version}"))]:
         if (folder / "ckpt.pt").is_file():
@@ -331,38 +426,61 @@ def seed_folders(runs, version):
     return found
 
 
-def print_versions(cis, templates, runs, tunes, ci_per_tune):
-    """The table of each version's scores written to the tunes, and each rule's cost."""
+def print_versions(text, cis, templates, runs, tunes, ci_per_tune):
+    """The table of each version's scores written to the tunes, what imposing rhyme and tones
+    costs it, and how much it expects them on real unseen ci."""
     from tools import checkpoints
     from tools.versions import VERSIONS
 
     measured = prosodies(cis, dict(list(templates.items())[:tunes]))
+    held_out = [ci for ci in corpus.validation_ci(text) if ci.tune in measured]
     plumbing.require(any(seed_folders(runs, module.VERSION) for module in VERSIONS),
                      f"no checkpoint in {runs}; train: python -m tools.compare_versions --seeds 3")
     print(f"each version written to the {tunes} commonest tunes, {ci_per_tune} ci each "
-          "(temperature 1); mean over the seeds found, each seed's in brackets")
-    print("| version | seeds | rhyme score in form | tone score in form | log p per character, "
-          "form only | cost of rhyme | cost of tones | cost of both |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+          f"(temperature 1), and reading their {len(held_out)} real unseen ci; mean over the "
+          "seeds found, each seed's in brackets")
+    columns = ["rhyme score", "tone score", "cost of rhyme", "cost of tone", "expects rhyme",
+               "expects tone"]
+    print("| version | seeds | rhyme score in form | tone score in form | cost of rhyme, nats "
+          "per rhyme | cost of tones, nats per fixed place | P(rhyme group), real ci | "
+          "P(tone), real ci |")
+    print("|---|---|" + "---:|" * len(columns))
+    found = {}  # version -> one row per seed
     for module in VERSIONS:
         rows = []
         for seed, folder in seed_folders(runs, module.VERSION):
             model, tokenizer = checkpoints.load(module.VERSION, folder)
-            rows.append(write_to_tunes(model, tokenizer, measured, ci_per_tune, seed))
+            frequency = frequencies(tokenizer, text)
+            row = {"seed": seed, **write_to_tunes(model, tokenizer, measured, ci_per_tune, seed,
+                                                  frequency)}
+            row.update(expected_in(model, tokenizer, held_out, measured, frequency))
+            rows.append(row)
         if not rows:
             continue
-
-        def cell(name, key, against=None):
-            values = [row[name][key] - (row[against][key] if against else 0) for row in rows]
-            if against:  # a cost: how much lower the log-probability is with the rule
-                values = [-value for value in values]
+        found[module.VERSION] = rows
+        cells = []
+        for key in columns:
+            values = [row[key] for row in rows]
             each = " (" + ", ".join(f"{v:.2f}" for v in values) + ")" if len(values) > 1 else ""
-            return f"{sum(values) / len(values):.2f}{each}"
-
-        print(f"| {module.VERSION} | {len(rows)} | {cell('form', 'rhyme')} | {cell('form', 'tone')} "
-              f"| {cell('form', 'logprob')} | {cell('+ rhyme', 'logprob', 'form')} | "
-              f"{cell('+ tones', 'logprob', 'form')} | {cell('+ rhyme + tones', 'logprob', 'form')} |",
-              flush=True)
+            cells.append(f"{sum(values) / len(values):.2f}{each}")
+        print(f"| {module.VERSION} | {len(rows)} | " + " | ".join(cells) + " |", flush=True)
+    every = [row for rows in found.values() for row in rows]
+    by_frequency = {key: sum(row[key] for row in every) / len(every)
+                    for key in every[0] if "by frequency" in key}
+    print(f"| by frequency | | | | {by_frequency['cost of rhyme by frequency']:.2f} | "
+          f"{by_frequency['cost of tone by frequency']:.2f} | "
+          f"{by_frequency['expects rhyme by frequency']:.2f} | "
+          f"{by_frequency['expects tone by frequency']:.2f} |")
+    print("Scores: of the ci written with only the form imposed. A cost: at each place where the "
+          "rule acts (the rhyme positions after the first, which chooses the group; the fixed "
+          "places), -log of the share of the model's probability among the characters that the "
+          "rule lets it keep, in ci written with that rule. P: the model's probability, among "
+          "the characters, of the rhyme group of the real character at each rhyme position "
+          "after the first, and of the tune's tone at each fixed place, in the real ci. By "
+          "frequency: the same for a model that knows only how often each character is written "
+          "(the costs at the places of every version and seed, on average).")
+    return {"tunes": tunes, "ci_per_tune": ci_per_tune, "real_ci": len(held_out),
+            "versions": found, "by_frequency": by_frequency}
 
 
 # ---- The command line
@@ -405,6 +523,8 @@ def main(argv=None):
                         help="a comparison's folder (python -m tools.compare_versions --seeds 3)")
     parser.add_argument("--tunes", type=int, default=20, help="--versions: the commonest tunes")
     parser.add_argument("--ci-per-tune", type=int, default=3, help="--versions: ci per tune")
+    parser.add_argument("--json", help="--versions: also write every seed's numbers to this new "
+                        "file (notebook 09 reads docs/measured/prosody_versions.json)")
     args = parser.parse_args(argv)
     try:
         text = corpus.read(args.data)
@@ -427,8 +547,13 @@ def main(argv=None):
         if args.tunes < 1 or args.ci_per_tune < 1:
             print("error: --tunes and --ci-per-tune must be at least 1", file=sys.stderr)
             return 2
+        if args.json and Path(args.json).exists():
+            print(f"error: {args.json} exists: move it away or name a new file", file=sys.stderr)
+            return 2
         try:
-            print_versions(cis, templates, args.runs, args.tunes, args.ci_per_tune)
+            found = print_versions(text, cis, templates, args.runs, args.tunes, args.ci_per_tune)
+            if args.json:
+                plumbing.write_text(Path(args.json), json.dumps(found, indent=1) + "\n")
         except plumbing.BabyGPTError as err:  # no checkpoint, or one that cannot be used
             print(f"error: {err}", file=sys.stderr)
             return err.status

@@ -10,14 +10,16 @@ clause: inside a clause every mark and line break is masked, so it can only choo
 the clause's end the template's mark (and line break) is forced; with --acrostic each clause (句)
 opens with the next given character. The form is then exact by construction. What the rules
 cannot give is sense: the model's own mean log-probability of what it wrote, against writing
-freely from the same start, says how hard the rules pushed it. The copy check says whether it
-wrote or copied.
+freely from the same start, says how hard the rules pushed it; with --rhyme and --tones, the
+share of the model's probability each rule kept where it acted says what that rule cost. The copy
+check says whether it wrote or copied.
 
 Checkpoints: <--runs>/<version>/ckpt.pt (the comparison's layout, default runs/compare), else the
 script's own runs/<script>/ckpt.pt.
 """
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -137,6 +139,16 @@ def write(args):
                    if known else "")
         print(f"{name} score {'—' if score is None else f'{score:.2f}'}{ceiling}")
     print(f"  {template.tune} {measured} (韵: rhyme positions); tones {measured.pattern()}")
+    if not args.acrostic:  # what the rules took, where they acted (an acrostic's places aside)
+        frequency = prosody.frequencies(tokenizer, text)
+        kept = prosody.expected(model, tokenizer, lines, measured, frequency)
+        for kind, imposed in (("rhyme", args.rhyme is not None), ("tone", args.tones)):
+            if imposed and kept and kept[kind]:
+                shares, chance = zip(*kept[kind])
+                print(f"  {kind}: at its {len(shares)} places the rule kept "
+                      f"{sum(shares) / len(shares):.2f} of the model's probability on average "
+                      f"(character frequencies alone: {sum(chance) / len(chance):.2f}), a cost of "
+                      f"{sum(-math.log(x) for x in shares) / len(shares):.2f} nats per place")
     longest = mine["longest"]
     run = (f"{longest} ({len(longest)} characters)" if len(longest) >= 4
            else "none of 4 characters or more")
