@@ -18,11 +18,12 @@ CELL_TIMEOUT = 300
 
 @pytest.fixture(scope="module")
 def repository(tmp_path_factory):
-    """The repository's scripts, tools, benchmarks, data and notebooks, linked into a fresh folder: the
-    notebooks' runs/ goes there, never over (or beside) a learner's runs in the repository."""
+    """The repository's scripts, tools, benchmarks, data, docs (committed results notebook 09 reads)
+    and notebooks, linked into a fresh folder: the notebooks' runs/ goes there, never over (or
+    beside) a learner's runs in the repository."""
     copy = tmp_path_factory.mktemp("repository")
     for path in [*ROOT.glob("babygpt_v*.py"), ROOT / "plumbing.py", ROOT / "tools", ROOT / "benchmarks",
-                 ROOT / "data"]:
+                 ROOT / "data", ROOT / "docs"]:
         (copy / path.name).symlink_to(path, target_is_directory=path.is_dir())
     (copy / "notebooks").mkdir()  # a real folder: the notebooks find the root from it, resolving links
     return copy
