@@ -378,9 +378,9 @@ def write_to_tunes(model, tokenizer, measured, ci_per_tune, seed, frequency):
                     scores["tone"].append(tone_score(lines, tune))
                     continue
                 kind = "rhyme" if "rhyme" in rules else "tone"
-                found = expected(model, tokenizer, lines, tune, frequency)
+                kept = expected(model, tokenizer, lines, tune, frequency)  # in form: never None
                 costs[kind] += [(-math.log(share), -math.log(by_frequency))
-                                for share, by_frequency in found[kind]]
+                                for share, by_frequency in kept[kind]]
     found = {f"{kind} score": mean_known(values) for kind, values in scores.items()}
     for kind, values in costs.items():
         found[f"cost of {kind}"] = mean_known([model_cost for model_cost, _ in values])
