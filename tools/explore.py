@@ -115,12 +115,9 @@ class Explorer:
         the sample ci, the tunes' templates and the copy check. The corpus is read once, here."""
         text = corpus.read(data)  # plumbing.BabyGPTError if it cannot be used
         self.samples = [ci.text for ci in corpus.validation_ci(text)]
-        cis = corpus.split_ci(text)
-        self.templates = poetry_form.templates(cis)
-        self.tune_ci = {}  # {tune: its ci}: where it rhymes and which tones it fixes, measured
-        for ci in cis:  # on the first request for it (self.prosody)
-            self.tune_ci.setdefault(ci.tune, []).append(ci)
-        self.measured = {}  # {tune: prosody.Prosody}
+        self.cis = corpus.split_ci(text)
+        self.templates = poetry_form.templates(self.cis)
+        self.measured = {}  # {tune: prosody.Prosody}, measured on the first request for it
         self.copy_check = CopyCheck(corpus.training_text(text))
         # Every torch call runs on this one thread, one at a time. Each thread that calls torch
         # gets its own team of OpenMP workers, and two teams on the same cores slow each other:
@@ -248,7 +245,7 @@ class Explorer:
     def prosody(self, template):
         """Where template's tune rhymes and which tones it fixes, measured once on its ci."""
         if template.tune not in self.measured:
-            self.measured[template.tune] = prosody.measure(self.tune_ci[template.tune], template)
+            self.measured[template.tune] = prosody.measure(self.cis, template)
         return self.measured[template.tune]
 
     def write(self, request):

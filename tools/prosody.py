@@ -270,17 +270,17 @@ def expected(model, tokenizer, lines, measured, frequency):
             or any(ch not in tokenizer.stoi for ch in text)):
         return None
     wanted = []  # (kind, index in text of the character, the (V,) mask of what is expected there)
-    i = len(prompt)  # the index of each clause's first character
-    for k, clause in enumerate(clauses(lines)):
-        i += text[i] == "\n"  # the line break between two lines' clauses
+    starts = poetry_form.clause_offsets(measured.template)  # from the tune's name, after "\n\n"
+    for k, (start, (length, _)) in enumerate(zip(starts, measured.template.form)):
+        first = len("\n\n") + start  # the clause's first character in text
         for place, tone in enumerate(measured.tones[k]):
             if tone != "·":
-                wanted.append(("tone", i + place, sampling.prosody_mask(tokenizer, "tone", tone)))
-        end = i + len(clause) - 1
+                tone_mask = sampling.prosody_mask(tokenizer, "tone", tone)
+                wanted.append(("tone", first + place, tone_mask))
+        end = first + length - 1  # its last character
         if k in measured.rhymes[1:] and rhyme_group(text[end]):
             group = sampling.prosody_mask(tokenizer, "rhyme", rhyme_group(text[end]))
             wanted.append(("rhyme", end, group))
-        i = end + 2  # past the clause's last character and its mark
     letters = torch.tensor([ch.isalpha() for ch in tokenizer.chars])  # (V,)
     probs = predictions(model, tokenizer.encode(text), [at for _, at, _ in wanted])  # (N, V)
     found = {"rhyme": [], "tone": []}
@@ -418,7 +418,8 @@ def seed_folders(runs, version):
     for folder in [Path(runs) / version, *sorted(Path(runs).glob(f"seeds/*/{version}"))]:
         if (folder / "ckpt.pt").is_file():
             try:
-                seed = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))["config"]["seed"]
+                metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+                seed = metrics["config"]["seed"]
             except (OSError, ValueError, KeyError, TypeError):
                 raise plumbing.BabyGPTError(f"{folder}/metrics.json is missing or unreadable: "
                                             "which seed trained it is unknown") from None
@@ -527,46 +528,37 @@ def main(argv=None):
                         "file (notebook 09 reads docs/measured/prosody_versions.json)")
     args = parser.parse_args(argv)
     try:
-        text = corpus.read(args.data)
-    except plumbing.BabyGPTError as err:
+        return run(args)
+    except plumbing.BabyGPTError as err:  # bad input, no data/pingshui.tsv, no usable checkpoint
         print(f"error: {err}", file=sys.stderr)
         return err.status
+
+
+def run(args):
+    """What main's flags ask for. A problem the user can fix is a plumbing.BabyGPTError."""
+    plumbing.require(args.tunes >= 1 and args.ci_per_tune >= 1,
+                     "--tunes and --ci-per-tune must be at least 1")
+    plumbing.require(not (args.json and Path(args.json).exists()),
+                     f"{args.json} exists: move it away or name a new file")
+    text = corpus.read(args.data)
     cis = corpus.split_ci(text)
     templates = poetry_form.templates(cis)
     if args.baseline:
         print_baseline(text, prosodies(cis, templates))
-        return 0
-    if args.readings:
-        try:
-            print_readings(text, cis, templates)
-        except plumbing.BabyGPTError as err:  # no data/pingshui.tsv
-            print(f"error: {err}", file=sys.stderr)
-            return err.status
-        return 0
-    if args.versions:
-        if args.tunes < 1 or args.ci_per_tune < 1:
-            print("error: --tunes and --ci-per-tune must be at least 1", file=sys.stderr)
-            return 2
-        if args.json and Path(args.json).exists():
-            print(f"error: {args.json} exists: move it away or name a new file", file=sys.stderr)
-            return 2
-        try:
-            found = print_versions(text, cis, templates, args.runs, args.tunes, args.ci_per_tune)
-            if args.json:
-                plumbing.write_text(Path(args.json), json.dumps(found, indent=1) + "\n")
-        except plumbing.BabyGPTError as err:  # no checkpoint, or one that cannot be used
-            print(f"error: {err}", file=sys.stderr)
-            return err.status
-        return 0
-    tune = corpus.tune_name(args.tune or "浣溪沙")
-    if tune not in templates:
-        print(f"error: no template for {tune}: fewer than {poetry_form.MIN_CI} ci of it",
-              file=sys.stderr)
-        return 2
-    found = measure(cis, templates[tune])
-    print(f"{tune} {found} ({found.ci} ci in this form)")
-    print("rhymes in: " + " ".join(f"{share:.2f}" for share in found.rhyme_shares))
-    print(f"tones (平/仄 fixed, · free): {found.pattern()}")
+    elif args.readings:
+        print_readings(text, cis, templates)
+    elif args.versions:
+        found = print_versions(text, cis, templates, args.runs, args.tunes, args.ci_per_tune)
+        if args.json:
+            plumbing.write_text(Path(args.json), json.dumps(found, indent=1) + "\n")
+    else:
+        tune = corpus.tune_name(args.tune or "浣溪沙")
+        plumbing.require(tune in templates,
+                         f"no template for {tune}: fewer than {poetry_form.MIN_CI} ci of it")
+        found = measure(cis, templates[tune])
+        print(f"{tune} {found} ({found.ci} ci in this form)")
+        print("rhymes in: " + " ".join(f"{share:.2f}" for share in found.rhyme_shares))
+        print(f"tones (平/仄 fixed, · free): {found.pattern()}")
     return 0
 
 

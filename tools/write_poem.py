@@ -130,14 +130,12 @@ def write(args):
     print(f"\n{template.tune}\n" + "\n".join(lines) + "\n")
     print(f"form score {poetry_form.form_score(lines, template):.2f} against {template} "
           f"(the form of {template.share:.0%} of the corpus's {template.count} {template.tune})")
-    real_rhyme = [prosody.rhyme_score(ci.lines, measured) for ci in unseen]
-    real_tone = [prosody.tone_score(ci.lines, measured) for ci in unseen]
-    for name, score, of_real in (("rhyme", prosody.rhyme_score(lines, measured), real_rhyme),
-                                 ("tone", prosody.tone_score(lines, measured), real_tone)):
-        known = [x for x in of_real if x is not None]
-        ceiling = (f"; its {len(known)} real unseen ci: {sum(known) / len(known):.2f} on average"
-                   if known else "")
-        print(f"{name} score {'—' if score is None else f'{score:.2f}'}{ceiling}")
+    for name, score in (("rhyme", prosody.rhyme_score), ("tone", prosody.tone_score)):
+        written = score(lines, measured)  # None: the tune has no rhyme position (or fixed tone)
+        ceiling = prosody.mean_known([score(ci.lines, measured) for ci in unseen])
+        print(f"{name} score {'—' if written is None else f'{written:.2f}'}"
+              + ("" if math.isnan(ceiling) else
+                 f"; its {len(unseen)} real unseen ci: {ceiling:.2f} on average"))
     print(f"  {template.tune} {measured} (韵: rhyme positions); tones {measured.pattern()}")
     if not args.acrostic:  # what the rules took, where they acted (an acrostic's places aside)
         frequency = prosody.frequencies(tokenizer, text)
